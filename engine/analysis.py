@@ -1,0 +1,265 @@
+"""One topological pass over a `NetworkGraph`: output shapes, parameter counts and diagnostics.
+
+Diagnostics are values, never exceptions: each names the node (or ``None`` for the whole network),
+a severity, a message a student understands and a hint for the fix. A layer whose input is
+unknown (because of an error upstream) is itself *unknown*: its shape and parameter count are
+``None``, never guessed.
+
+`Analyzer` keeps the previous pass and recomputes only layers whose parameters or incoming
+shapes changed, so re-analysis after one edit costs a fraction of a full pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal
+
+import networkx as nx
+
+from engine.graph import NetworkGraph
+from engine.layers import ParamCount, ShapeError, Tensor, fmt_shape, get_spec
+
+__all__ = ["Analysis", "Analyzer", "Diagnostic", "LayerResult", "analyse"]
+
+Severity = Literal["error", "warning"]
+Status = Literal["ok", "error", "unknown"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something wrong (error) or suspicious (warning) about a node or the whole network."""
+
+    severity: Severity
+    code: str
+    message: str
+    hint: str = ""
+    node: str | None = None
+
+    def to_dict(self, names: dict[str, str] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"severity": self.severity, "code": self.code, "node": self.node}
+        if names is not None:
+            out["layer"] = names.get(self.node) if self.node else None
+        out["message"] = self.message
+        out["hint"] = self.hint
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}" + (f" Hint: {self.hint}" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """What the analysis found for one layer."""
+
+    node: str
+    status: Status
+    output: Tensor | None = None
+    params: ParamCount | None = None
+    inputs: tuple[Tensor | None, ...] = ()
+
+    @property
+    def shape(self) -> tuple[int | None, ...] | None:
+        return None if self.output is None else self.output.shape
+
+
+@dataclass
+class Analysis:
+    """The result of one pass. ``order`` lists every node: topologically sorted, nodes on cycles last."""
+
+    results: dict[str, LayerResult]
+    diagnostics: list[Diagnostic]
+    order: list[str]
+    input_nodes: list[str]
+    output_nodes: list[str]
+    total_params: int = 0
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+    #: False when some layer's count is unknown (the totals then cover the known layers only).
+    totals_complete: bool = True
+    _by_node: dict[str | None, list[Diagnostic]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for d in self.diagnostics:
+            self._by_node.setdefault(d.node, []).append(d)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    @property
+    def is_valid(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def diagnostics_for(self, node: str | None) -> list[Diagnostic]:
+        return self._by_node.get(node, [])
+
+    def __getitem__(self, node: str) -> LayerResult:
+        return self.results[node]
+
+
+@dataclass
+class _Structure:
+    rev: int
+    order: list[str]
+    cycles: dict[str, list[str]]
+    components: list[set[str]]
+    sinks: list[str]
+
+
+class Analyzer:
+    """Analyses a graph, reusing the results of its previous pass where nothing they depend on changed."""
+
+    def __init__(self) -> None:
+        self._graph_id: int | None = None
+        self._structure: _Structure | None = None
+        self._cache: dict[str, tuple[tuple[Any, ...], LayerResult, list[Diagnostic]]] = {}
+        #: Number of layers recomputed by the last pass (for tests and benchmarks).
+        self.recomputed = 0
+
+    def analyse(self, graph: NetworkGraph) -> Analysis:
+        if self._graph_id != id(graph):
+            self._graph_id, self._structure, self._cache = id(graph), None, {}
+        structure = self._structure
+        if structure is None or structure.rev != graph.structure_rev:
+            structure = self._structure = _analyse_structure(graph)
+            self._cache = {k: v for k, v in self._cache.items() if k in graph}
+
+        g = graph.nx_graph
+        results: dict[str, LayerResult] = {}
+        diagnostics: list[Diagnostic] = []
+        self.recomputed = 0
+        for node_id in structure.order:
+            edges = sorted(g.in_edges(node_id, keys=True), key=lambda e: e[2])
+            inputs = tuple(results[u].output if u in results else None for u, _, _ in edges)
+            key = (g.nodes[node_id]["rev"], tuple(k for _, _, k in edges), inputs, node_id in structure.cycles)
+            cached = self._cache.get(node_id)
+            if cached is not None and cached[0] == key:
+                result, node_diags = cached[1], cached[2]
+            else:
+                result, node_diags = _analyse_node(graph, node_id, inputs, len(edges), structure.cycles.get(node_id))
+                self._cache[node_id] = (key, result, node_diags)
+                self.recomputed += 1
+            results[node_id] = result
+            diagnostics.extend(node_diags)
+
+        diagnostics.extend(_network_diagnostics(graph, structure))
+        analysis = Analysis(
+            results=results,
+            diagnostics=diagnostics,
+            order=structure.order,
+            input_nodes=[n for n in structure.order if g.nodes[n]["type"] == "Input"],
+            output_nodes=structure.sinks,
+        )
+        for result in results.values():
+            if result.params is None:
+                analysis.totals_complete = False
+                continue
+            analysis.trainable_params += result.params.trainable
+            analysis.non_trainable_params += result.params.non_trainable
+        analysis.total_params = analysis.trainable_params + analysis.non_trainable_params
+        return analysis
+
+
+def analyse(graph: NetworkGraph) -> Analysis:
+    """Analyse ``graph`` from scratch. Never raises for anything a user can draw."""
+    return Analyzer().analyse(graph)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _analyse_structure(graph: NetworkGraph) -> _Structure:
+    g = graph.nx_graph
+    index = {n: i for i, n in enumerate(g.nodes)}
+    cycles: dict[str, list[str]] = {}
+    for component in nx.strongly_connected_components(g):
+        if len(component) > 1 or any(g.has_edge(n, n) for n in component):
+            members = sorted(component, key=index.__getitem__)
+            for n in members:
+                cycles[n] = members
+    acyclic = g.subgraph(n for n in g.nodes if n not in cycles)
+    order = list(nx.lexicographical_topological_sort(acyclic, key=index.__getitem__))
+    order.extend(sorted(cycles, key=index.__getitem__))
+    components = [set(c) for c in nx.weakly_connected_components(g)]
+    sinks = [n for n in order if g.out_degree(n) == 0]
+    return _Structure(graph.structure_rev, order, cycles, components, sinks)
+
+
+def _analyse_node(
+    graph: NetworkGraph, node_id: str, inputs: tuple[Tensor | None, ...], n_edges: int, cycle: list[str] | None
+) -> tuple[LayerResult, list[Diagnostic]]:
+    data = graph.nx_graph.nodes[node_id]
+    spec = get_spec(data["type"])
+    name = data["name"]
+    params = data["params"]
+
+    def fail(code: str, message: str, hint: str) -> tuple[LayerResult, list[Diagnostic]]:
+        return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", code, message, hint, node_id)]
+
+    if cycle is not None:
+        names = " -> ".join(graph.nx_graph.nodes[n]["name"] for n in cycle)
+        return fail("cycle", f"{name} is part of a cycle ({names}): data cannot flow in a loop.", "Remove one of the wires that closes the loop.")
+    if spec.max_inputs == 0 and n_edges:
+        return fail("input-has-inputs", f"{name} is an Input layer, but {n_edges} wire(s) lead into it.", "Remove the wires into the Input; data enters the network here.")
+    if spec.max_inputs == 0:
+        return LayerResult(node_id, "ok", Tensor(spec.shape_rule(params, ()), spec.output_dtype(params, ())), ParamCount(0, 0, "no weights"), inputs), []
+    if n_edges == 0:
+        return fail("no-input", f"{name} ({spec.type}) is not connected to any Input: nothing feeds it.", "Drag a wire from the output of a layer (or an Input) to it.")
+    if spec.is_merge and n_edges < spec.min_inputs:
+        return fail(
+            "merge-too-few",
+            f"{name} ({spec.type}) merges several tensors but has only {n_edges} input.",
+            "Connect a second branch to it (for a skip connection, wire the block's input to it too), or delete it.",
+        )
+    if spec.max_inputs is not None and n_edges > spec.max_inputs:
+        expected = "one input" if spec.max_inputs == 1 else f"exactly {spec.max_inputs} inputs"
+        return fail("too-many-inputs", f"{name} ({spec.type}) takes {expected} but has {n_edges}.", "Remove the extra wires, or merge the branches first with Add or Concatenate.")
+    if any(t is None for t in inputs):
+        return LayerResult(node_id, "unknown", inputs=inputs), []
+
+    known: tuple[Tensor, ...] = inputs  # type: ignore[assignment]
+    try:
+        shape = spec.shape_rule(params, known)
+        out = Tensor(tuple(shape), spec.output_dtype(params, known))
+        count = spec.count_rule(params, [t.shape for t in known], out.shape)
+    except ShapeError as exc:
+        got = ", ".join(fmt_shape(t.shape) for t in known)
+        message = exc.message if name in exc.message else f"{name}: {exc.message}"
+        return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", "shape", message, exc.hint or f"Input shape(s): {got}.", node_id)]
+    diags = [Diagnostic("warning", "dtype", f"{name}: {msg}", hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
+    return LayerResult(node_id, "ok", out, count, inputs), diags
+
+
+def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable[Diagnostic]:
+    g = graph.nx_graph
+    if len(g) == 0:
+        yield Diagnostic("error", "empty", "The network is empty.", "Drag an Input layer from the palette to start.")
+        return
+    inputs = [n for n in g.nodes if g.nodes[n]["type"] == "Input"]
+    if not inputs:
+        yield Diagnostic("error", "no-input-layer", "The network has no Input layer, so no shapes can be computed.", "Add an Input layer, set its shape, and wire it to the first layer.")
+    seen: dict[str, str] = {}
+    for n in structure.order:
+        name = g.nodes[n]["name"]
+        if name in seen:
+            yield Diagnostic("error", "duplicate-name", f"Two layers are called {name}; Keras needs unique names.", "Rename one of them.", n)
+        else:
+            seen[name] = n
+    if len(structure.components) > 1:
+        index = {n: i for i, n in enumerate(structure.order)}
+        parts = sorted(structure.components, key=lambda c: (-len(c), min(index[n] for n in c)))
+        for part in parts[1:]:
+            first = min(part, key=index.__getitem__)
+            names = ", ".join(g.nodes[n]["name"] for n in sorted(part, key=index.__getitem__)[:3])
+            more = "" if len(part) <= 3 else f" and {len(part) - 3} more"
+            yield Diagnostic(
+                "warning",
+                "disconnected",
+                f"The network falls apart into {len(parts)} separate pieces; this piece ({names}{more}) is not wired to the largest one.",
+                "Connect it to the rest, or delete it if it is left over.",
+                first,
+            )

@@ -1,0 +1,302 @@
+"""The network model: layers and wires over a `networkx.MultiDiGraph`.
+
+Nodes have stable string ids (``"n1"``, ``"n2"`` ...) that never change while the node exists and are
+kept in project files. An edge ``(source, target, slot)`` feeds the source's output into input
+``slot`` of the target; the slot orders the inputs of Concatenate and Subtract. A target slot holds
+at most one wire; one source may feed many targets, or several slots of one target
+(``Multiply()([x, x])``).
+
+The model knows nothing of views. Views subscribe with `NetworkGraph.subscribe` and mirror the
+events they receive. Every mutation bumps a revision counter that the incremental analysis uses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+import networkx as nx
+
+from engine.layers import LayerSpec, ParamError, get_spec
+
+__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "GraphEvent"]
+
+
+class GraphError(ValueError):
+    """An edit that the model refuses (unknown node, occupied slot, duplicate id)."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    slot: int
+
+
+@dataclass(frozen=True)
+class Node:
+    """A read-only view of one layer in the graph."""
+
+    id: str
+    type: str
+    name: str
+    params: Mapping[str, Any]
+    position: tuple[float, float]
+
+    @property
+    def spec(self) -> LayerSpec:
+        return get_spec(self.type)
+
+
+@dataclass(frozen=True)
+class GraphEvent:
+    """What changed. ``kind`` is one of node_added, node_removed, edge_added, edge_removed,
+    params_changed, renamed, moved, reset."""
+
+    kind: str
+    node: str | None = None
+    edge: Edge | None = None
+
+
+def default_name(layer_type: str) -> str:
+    """Keras's automatic name for a layer type: ``Conv2D`` -> ``conv2d``, ``BatchNormalization`` ->
+    ``batch_normalization``."""
+    if layer_type == "Input":
+        return "input_layer"
+    # keras.src.utils.naming.to_snake_case
+    name = re.sub(r"\W+", "", layer_type)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class NetworkGraph:
+    """A neural network as a DAG of layers (the graph may hold cycles while a user edits; the
+    analysis reports them).
+
+    Examples
+    --------
+    >>> g = NetworkGraph()
+    >>> x = g.add_node("Input", {"shape": [28, 28, 1]})
+    >>> y = g.add_node("Flatten")
+    >>> g.connect(x, y)
+    0
+    """
+
+    def __init__(self) -> None:
+        self._g = nx.MultiDiGraph()
+        self._ids = itertools.count(1)
+        self._listeners: list[Callable[[GraphEvent], None]] = []
+        #: Bumped when nodes or edges are added or removed.
+        self.structure_rev = 0
+        #: Bumped on every change.
+        self.rev = 0
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def nx_graph(self) -> nx.MultiDiGraph:
+        """The underlying graph. Read it; mutate only through `NetworkGraph` methods."""
+        return self._g
+
+    def __len__(self) -> int:
+        return self._g.number_of_nodes()
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._g
+
+    def node_ids(self) -> list[str]:
+        return list(self._g.nodes)
+
+    def node(self, node_id: str) -> Node:
+        data = self._data(node_id)
+        return Node(node_id, data["type"], data["name"], data["params"], data["position"])
+
+    def nodes(self) -> Iterator[Node]:
+        for node_id in self._g.nodes:
+            yield self.node(node_id)
+
+    def node_rev(self, node_id: str) -> int:
+        return self._g.nodes[node_id]["rev"]
+
+    def edges(self) -> list[Edge]:
+        return [Edge(u, v, k) for u, v, k in self._g.edges(keys=True)]
+
+    def inputs_of(self, node_id: str) -> list[Edge]:
+        """Incoming wires ordered by slot."""
+        return sorted((Edge(u, v, k) for u, v, k in self._g.in_edges(node_id, keys=True)), key=lambda e: e.slot)
+
+    def outputs_of(self, node_id: str) -> list[Edge]:
+        return [Edge(u, v, k) for u, v, k in self._g.out_edges(node_id, keys=True)]
+
+    def find(self, name: str) -> str | None:
+        """The id of the node called ``name``, if any."""
+        for node_id, data in self._g.nodes(data=True):
+            if data["name"] == name:
+                return node_id
+        return None
+
+    def free_slot(self, node_id: str) -> int:
+        used = {k for _, _, k in self._g.in_edges(node_id, keys=True)}
+        return next(i for i in itertools.count() if i not in used)
+
+    def unique_name(self, base: str) -> str:
+        """``base`` if no node has it, else Keras-style ``base_1``, ``base_2`` ..."""
+        taken = {data["name"] for _, data in self._g.nodes(data=True)}
+        if base not in taken:
+            return base
+        return next(f"{base}_{i}" for i in itertools.count(1) if f"{base}_{i}" not in taken)
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[GraphEvent], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` after every change; returns a function that unsubscribes."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    def _emit(self, event: GraphEvent, structural: bool) -> None:
+        self.rev += 1
+        if structural:
+            self.structure_rev += 1
+        if event.node is not None and event.node in self._g:
+            self._g.nodes[event.node]["rev"] = self.rev
+        for callback in list(self._listeners):
+            callback(event)
+
+    # -- editing --------------------------------------------------------------------------------
+
+    def add_node(
+        self,
+        layer_type: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        position: tuple[float, float] = (0.0, 0.0),
+        node_id: str | None = None,
+    ) -> str:
+        """Add a layer and return its id. Parameters are validated (`ParamError`); missing
+        required ones get a starting value; ``name`` defaults to Keras's naming scheme."""
+        spec = get_spec(layer_type)
+        canonical = spec.coerce_params(params or {})
+        if node_id is None:
+            node_id = self._next_id()
+        elif node_id in self._g:
+            raise GraphError(f"node id {node_id!r} is already used")
+        else:
+            self._note_id(node_id)
+        name = self.unique_name(default_name(layer_type)) if name is None else name
+        self._g.add_node(node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0)
+        self._emit(GraphEvent("node_added", node_id), structural=True)
+        return node_id
+
+    def remove_node(self, node_id: str) -> None:
+        """Remove a layer and its wires (edge_removed events come first)."""
+        self._data(node_id)
+        for edge in self.inputs_of(node_id) + self.outputs_of(node_id):
+            self.disconnect(edge.source, edge.target, edge.slot)
+        self._g.remove_node(node_id)
+        self._emit(GraphEvent("node_removed", node_id), structural=True)
+
+    def connect(self, source: str, target: str, slot: int | None = None) -> int:
+        """Wire ``source``'s output to input ``slot`` of ``target`` (the first free slot by default).
+
+        Raises `GraphError` for unknown nodes or an occupied slot. Wirings that Keras would refuse
+        (a cycle, too many inputs) are allowed here and reported by the analysis, so that a user can
+        edit through an invalid state; use `check_connection` to refuse them up front.
+        """
+        self._data(source)
+        self._data(target)
+        if slot is None:
+            slot = self.free_slot(target)
+        elif slot < 0 or self._g.has_edge(source, target, slot) or slot in {k for _, _, k in self._g.in_edges(target, keys=True)}:
+            raise GraphError(f"input {slot} of {self._g.nodes[target]['name']} is already connected")
+        self._g.add_edge(source, target, key=slot)
+        self._emit(GraphEvent("edge_added", target, Edge(source, target, slot)), structural=True)
+        return slot
+
+    def disconnect(self, source: str, target: str, slot: int) -> None:
+        if not self._g.has_edge(source, target, slot):
+            raise GraphError(f"there is no wire from {source} to input {slot} of {target}")
+        self._g.remove_edge(source, target, slot)
+        self._emit(GraphEvent("edge_removed", target, Edge(source, target, slot)), structural=True)
+
+    def check_connection(self, source: str, target: str) -> str | None:
+        """Why wiring ``source`` -> ``target`` is impossible, or ``None`` if it is fine."""
+        if source not in self._g or target not in self._g:
+            return "unknown layer"
+        if source == target:
+            return "a layer cannot feed itself"
+        spec = get_spec(self._g.nodes[target]["type"])
+        name = self._g.nodes[target]["name"]
+        if spec.max_inputs == 0:
+            return f"{name} is an Input: it takes no inputs"
+        if spec.max_inputs is not None and self._g.in_degree(target) >= spec.max_inputs:
+            return f"{name} ({spec.type}) already has its {'input' if spec.max_inputs == 1 else f'{spec.max_inputs} inputs'}"
+        if nx.has_path(self._g, target, source):
+            return f"this wire would make a cycle: {name} already feeds {self._g.nodes[source]['name']}"
+        return None
+
+    def set_params(self, node_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change some parameters; returns the previous values of those changed. Raises
+        `ParamError` (and changes nothing) if a value is invalid."""
+        data = self._data(node_id)
+        spec = get_spec(data["type"])
+        merged = {**data["params"], **changes}
+        canonical = spec.coerce_params(merged)
+        old = {k: data["params"][k] for k in changes if data["params"].get(k) != canonical[k]}
+        if old:
+            data["params"] = canonical
+            self._emit(GraphEvent("params_changed", node_id), structural=False)
+        return old
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        self.set_params(node_id, {name: value})
+
+    def rename(self, node_id: str, name: str) -> None:
+        data = self._data(node_id)
+        if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name:
+            raise ParamError("a layer name must be 1 to 200 characters, without '/'")
+        if data["name"] != name:
+            data["name"] = name
+            self._emit(GraphEvent("renamed", node_id), structural=False)
+
+    def move(self, node_id: str, position: tuple[float, float]) -> None:
+        data = self._data(node_id)
+        data["position"] = (float(position[0]), float(position[1]))
+        # Moving changes nothing the analysis depends on: no revision bump beyond the global one.
+        self.rev += 1
+        for callback in list(self._listeners):
+            callback(GraphEvent("moved", node_id))
+
+    def clear(self) -> None:
+        self._g.clear()
+        self._emit(GraphEvent("reset"), structural=True)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _data(self, node_id: str) -> dict[str, Any]:
+        try:
+            return self._g.nodes[node_id]
+        except (KeyError, TypeError):
+            raise GraphError(f"there is no layer with id {node_id!r}") from None
+
+    def _next_id(self) -> str:
+        while True:
+            candidate = f"n{next(self._ids)}"
+            if candidate not in self._g:
+                return candidate
+
+    def _note_id(self, node_id: str) -> None:
+        match = re.fullmatch(r"n(\d+)", node_id)
+        if match and int(match.group(1)) >= 1:
+            current = next(self._ids)
+            self._ids = itertools.count(max(current, int(match.group(1)) + 1))
+
+    def copy(self) -> "NetworkGraph":
+        other = NetworkGraph()
+        for node in self.nodes():
+            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id)
+        for edge in self.edges():
+            other.connect(edge.source, edge.target, edge.slot)
+        return other

@@ -1,0 +1,63 @@
+"""The layer catalogue: one `LayerSpec` per supported Keras layer type.
+
+Data layout is channels-last only (Keras's default): images are (height, width, channels).
+"""
+
+from __future__ import annotations
+
+from engine.layers import conv, core, merge, normalization, pooling, recurrent, reshaping
+from engine.layers.base import (
+    INT_MAX,
+    REQUIRED,
+    LayerSpec,
+    ParamCount,
+    ParamError,
+    ParamSpec,
+    Shape,
+    ShapeError,
+    Tensor,
+    fmt_int,
+    fmt_shape,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "FAMILIES",
+    "INT_MAX",
+    "REQUIRED",
+    "LayerSpec",
+    "ParamCount",
+    "ParamError",
+    "ParamSpec",
+    "Shape",
+    "ShapeError",
+    "Tensor",
+    "UnknownLayerError",
+    "fmt_int",
+    "fmt_shape",
+    "get_spec",
+]
+
+#: Palette order of the families.
+FAMILIES = ("Core", "Convolution", "Pooling", "Normalization", "Regularization", "Activation", "Reshaping", "Recurrent", "Merge")
+
+#: Keras class name -> spec, in palette order.
+CATALOGUE: dict[str, LayerSpec] = {}
+for _module in (core, conv, pooling, normalization, reshaping, recurrent, merge):
+    for _spec in _module.SPECS:
+        CATALOGUE[_spec.type] = _spec
+
+
+class UnknownLayerError(KeyError):
+    """A layer type that is not in the catalogue."""
+
+    def __str__(self) -> str:
+        return f"unknown layer type {self.args[0]!r}"
+
+
+def get_spec(layer_type: str) -> LayerSpec:
+    """Return the spec for a Keras class name, or raise `UnknownLayerError`."""
+    try:
+        return CATALOGUE[layer_type]
+    except (KeyError, TypeError):
+        raise UnknownLayerError(layer_type) from None

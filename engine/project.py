@@ -1,0 +1,257 @@
+"""Project files: versioned JSON documents holding a network's layers, wires and canvas positions.
+
+Format (version 1)::
+
+    {
+      "format": "layerlab-project",
+      "version": 1,
+      "name": "LeNet-5",                     # optional title
+      "description": "...",                  # optional
+      "nodes": [
+        {"id": "n1", "type": "Input", "name": "image",
+         "params": {"shape": [28, 28, 1]}, "position": [0, 0]}
+      ],
+      "edges": [{"source": "n1", "target": "n2", "slot": 0}]
+    }
+
+Loading never executes anything from the file: it is parsed as JSON and every value is checked
+against the layer catalogue. Any problem raises `ProjectError` with one line naming the file and
+the node or field at fault. Saving is atomic: a temporary file beside the target is written,
+flushed to disk and renamed over it, so a crash leaves the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+from engine.graph import GraphError, NetworkGraph
+from engine.layers import ParamError, UnknownLayerError, get_spec
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ProjectError",
+    "graph_to_dict",
+    "graph_from_dict",
+    "load_project",
+    "save_project",
+    "atomic_write_text",
+    "read_json_file",
+]
+
+FORMAT = "layerlab-project"
+VERSION = 1
+#: Refuse files larger than this before parsing them (a DenseNet121 project is ~200 KB).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NODES = 100_000
+MAX_ID_LENGTH = 100
+
+
+class ProjectError(ValueError):
+    """A project file that cannot be read. ``str(error)`` is one line: ``file: where: what``."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.detail = message
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "") -> dict[str, Any]:
+    """The project document for ``graph`` (plain JSON types only)."""
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    if name:
+        doc["name"] = name
+    if description:
+        doc["description"] = description
+    doc["nodes"] = [
+        {
+            "id": node.id,
+            "type": node.type,
+            "name": node.name,
+            "params": _jsonable(node.params),
+            "position": [round(node.position[0], 2), round(node.position[1], 2)],
+        }
+        for node in graph.nodes()
+    ]
+    doc["edges"] = [{"source": e.source, "target": e.target, "slot": e.slot} for e in graph.edges()]
+    return doc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def read_json_file(path: str | os.PathLike[str], error: type[ProjectError] = ProjectError) -> Any:
+    """Parse a JSON file strictly (no NaN, no duplicate keys, bounded size and depth) or raise ``error``."""
+    source = str(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise error(source, f"file is {size:,} bytes; LayerLab reads files up to {MAX_FILE_BYTES:,} bytes")
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise error(source, exc.strerror or str(exc)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(source, f"not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise error(source, "the file is empty")
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise error(source, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise error(source, "the JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise error(source, f"not valid JSON ({exc})") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, dict[str, str]]:
+    """Build a graph from a parsed project document. Returns ``(graph, meta)`` where meta holds
+    ``name`` and ``description``. Raises `ProjectError` naming the node or field at fault."""
+
+    def fail(message: str) -> ProjectError:
+        return ProjectError(source, message)
+
+    if not isinstance(doc, dict):
+        raise fail("a project file must hold a JSON object")
+    if doc.get("format") != FORMAT:
+        raise fail(f'"format" must be "{FORMAT}" (is this a LayerLab project?), got {_short(doc.get("format"))}')
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise fail(f'"version" must be a positive whole number, got {_short(version)}')
+    if version > VERSION:
+        raise fail(f"written by a newer LayerLab (format version {version}); this version reads up to {VERSION}")
+    meta = {}
+    for key in ("name", "description"):
+        value = doc.get(key, "")
+        if not isinstance(value, str):
+            raise fail(f'"{key}" must be text, got {_short(value)}')
+        meta[key] = value
+
+    nodes, edges = doc.get("nodes"), doc.get("edges", [])
+    if not isinstance(nodes, list):
+        raise fail('"nodes" must be a list of layers' if nodes is not None else 'missing "nodes"')
+    if not isinstance(edges, list):
+        raise fail('"edges" must be a list of wires')
+    if len(nodes) > MAX_NODES:
+        raise fail(f"{len(nodes):,} layers is more than LayerLab's limit of {MAX_NODES:,}")
+
+    graph = NetworkGraph()
+    for index, entry in enumerate(nodes):
+        where = f"nodes[{index}]"
+        if not isinstance(entry, dict):
+            raise fail(f"{where} must be an object")
+        node_id = entry.get("id")
+        if not isinstance(node_id, str) or not node_id or len(node_id) > MAX_ID_LENGTH:
+            raise fail(f'{where}: "id" must be a non-empty text of at most {MAX_ID_LENGTH} characters, got {_short(node_id)}')
+        where = f"node {node_id!r}"
+        if node_id in graph:
+            raise fail(f"{where}: the id is used by two nodes")
+        layer_type = entry.get("type")
+        try:
+            spec = get_spec(layer_type)  # type: ignore[arg-type]
+        except UnknownLayerError:
+            raise fail(f"{where}: unknown layer type {_short(layer_type)}") from None
+        name = entry.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name):
+            raise fail(f'{where}: "name" must be 1 to 200 characters without "/", got {_short(name)}')
+        where = f"node {node_id!r} ({name})" if name else where
+        params = entry.get("params", {})
+        if not isinstance(params, dict):
+            raise fail(f'{where}: "params" must be an object')
+        position = entry.get("position", [0, 0])
+        if (
+            not isinstance(position, list)
+            or len(position) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e9 for v in position)
+        ):
+            raise fail(f'{where}: "position" must be [x, y] with finite numbers, got {_short(position)}')
+        try:
+            canonical = spec.coerce_params(params, fill_required=False)
+            graph.add_node(spec.type, canonical, name=name, position=(position[0], position[1]), node_id=node_id)
+        except (ParamError, GraphError) as exc:
+            raise fail(f"{where}: {exc}") from None
+
+    for index, entry in enumerate(edges):
+        where = f"edges[{index}]"
+        if not isinstance(entry, dict):
+            raise fail(f"{where} must be an object")
+        src, dst, slot = entry.get("source"), entry.get("target"), entry.get("slot")
+        for key, value in (("source", src), ("target", dst)):
+            if not isinstance(value, str) or value not in graph:
+                raise fail(f'{where}: "{key}" {_short(value)} is not the id of a node in this file')
+        if slot is not None and (not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < MAX_NODES):
+            raise fail(f'{where}: "slot" must be a whole number from 0, got {_short(slot)}')
+        try:
+            graph.connect(src, dst, slot)  # type: ignore[arg-type]
+        except GraphError as exc:
+            raise fail(f"{where}: {exc}") from None
+    return graph, meta
+
+
+def load_project(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, str]]:
+    """Read a project file. Raises `ProjectError` (one line, naming the file) for anything wrong."""
+    return graph_from_dict(read_json_file(path), str(path))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old content or the new, never a mix."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        try:
+            dir_fd = os.open(target.parent or ".", os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save_project(graph: NetworkGraph, path: str | os.PathLike[str], *, name: str = "", description: str = "") -> None:
+    """Save atomically as a version-1 project file."""
+    doc = graph_to_dict(graph, name=name, description=description)
+    atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
