@@ -11,8 +11,10 @@ shapes changed, so re-analysis after one edit costs a fraction of a full pass.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import networkx as nx
 
@@ -129,13 +131,14 @@ class Analyzer:
             self._cache = {k: v for k, v in self._cache.items() if k in graph}
 
         g = graph.nx_graph
+        pred, nodes = g._pred, g._node
         results: dict[str, LayerResult] = {}
         diagnostics: list[Diagnostic] = []
         self.recomputed = 0
         for node_id in structure.order:
-            edges = sorted(g.in_edges(node_id, keys=True), key=lambda e: e[2])
-            inputs = tuple(results[u].output if u in results else None for u, _, _ in edges)
-            key = (g.nodes[node_id]["rev"], tuple(k for _, _, k in edges), inputs, node_id in structure.cycles)
+            edges = sorted((k, u) for u, keys in pred[node_id].items() for k in keys)
+            inputs = tuple(results[u].output if u in results else None for _, u in edges)
+            key = (nodes[node_id]["rev"], tuple(k for k, _ in edges), inputs, node_id in structure.cycles)
             cached = self._cache.get(node_id)
             if cached is not None and cached[0] == key:
                 result, node_diags = cached[1], cached[2]
@@ -174,19 +177,44 @@ def analyse(graph: NetworkGraph) -> Analysis:
 
 def _analyse_structure(graph: NetworkGraph) -> _Structure:
     g = graph.nx_graph
+    # The hot path reads networkx's adjacency dicts directly (as networkx's own algorithms do):
+    # the view objects cost more than the whole shape pass on a 400-layer network.
+    pred, succ = g._pred, g._succ
     index = {n: i for i, n in enumerate(g.nodes)}
     cycles: dict[str, list[str]] = {}
-    for component in nx.strongly_connected_components(g):
-        if len(component) > 1 or any(g.has_edge(n, n) for n in component):
-            members = sorted(component, key=index.__getitem__)
-            for n in members:
-                cycles[n] = members
-    acyclic = g.subgraph(n for n in g.nodes if n not in cycles)
-    order = list(nx.lexicographical_topological_sort(acyclic, key=index.__getitem__))
-    order.extend(sorted(cycles, key=index.__getitem__))
+    order = _kahn(pred, succ, index)
+    if len(order) < len(index):  # some nodes sit on or behind a cycle: find the cycles themselves
+        for component in nx.strongly_connected_components(g):
+            if len(component) > 1 or any(n in succ[n] for n in component):
+                members = sorted(component, key=index.__getitem__)
+                for n in members:
+                    cycles[n] = members
+        acyclic = {n: i for n, i in index.items() if n not in cycles}
+        sub_pred = {n: {u: k for u, k in pred[n].items() if u in acyclic} for n in acyclic}
+        sub_succ = {n: {v: k for v, k in succ[n].items() if v in acyclic} for n in acyclic}
+        order = _kahn(sub_pred, sub_succ, acyclic)
+        order.extend(sorted(cycles, key=index.__getitem__))
     components = [set(c) for c in nx.weakly_connected_components(g)]
-    sinks = [n for n in order if g.out_degree(n) == 0]
+    sinks = [n for n in order if not succ[n]]
     return _Structure(graph.structure_rev, order, cycles, components, sinks)
+
+
+def _kahn(pred: dict, succ: dict, index: dict[str, int]) -> list[str]:
+    """Topological order, ties broken by insertion order; nodes on cycles are left out."""
+    missing = {n: len(pred[n]) for n in index}
+    ready = [index[n] for n, m in missing.items() if m == 0]
+    heapq.heapify(ready)
+    by_index = {i: n for n, i in index.items()}
+    order = []
+    while ready:
+        n = by_index[heapq.heappop(ready)]
+        order.append(n)
+        for v in succ[n]:
+            if v in missing:
+                missing[v] -= 1
+                if missing[v] == 0:
+                    heapq.heappush(ready, index[v])
+    return order
 
 
 def _analyse_node(

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -293,7 +294,7 @@ class NetworkGraph:
             current = next(self._ids)
             self._ids = itertools.count(max(current, int(match.group(1)) + 1))
 
-    def copy(self) -> "NetworkGraph":
+    def copy(self) -> NetworkGraph:
         other = NetworkGraph()
         for node in self.nodes():
             other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id)

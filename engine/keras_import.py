@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from engine.graph import NetworkGraph
 from engine.layers import CATALOGUE, ParamError

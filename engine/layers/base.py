@@ -12,8 +12,9 @@ A dimension that is not known until run time is ``None``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 __all__ = [
     "REQUIRED",
@@ -353,6 +354,11 @@ class LayerSpec:
 
     def __post_init__(self) -> None:
         self._by_name.update({p.name: p for p in self.params})
+
+    @property
+    def keras_class(self) -> str:
+        """The class Keras reports for this layer (``Input`` builds an ``InputLayer``)."""
+        return "InputLayer" if self.type == "Input" else self.type
 
     @property
     def is_merge(self) -> bool:

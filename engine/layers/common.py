@@ -7,7 +7,7 @@ student understands when Keras would refuse the input.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.layers.base import ParamSpec, Shape, ShapeError, Tensor, fmt_shape, rank_phrase
 

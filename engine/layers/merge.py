@@ -7,7 +7,7 @@ on their last axes, a dimension of 1 broadcasts, ``None`` matches anything. Conc
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.layers.base import LayerSpec, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_shape
 from engine.layers.common import canonical_axis
@@ -21,7 +21,7 @@ def broadcast_merge(layer: str, shapes: Sequence[Shape]) -> Shape:
             out = a
             continue
         result = list(a[: len(a) - len(b)])
-        for pos, (i, j) in enumerate(zip(a[len(a) - len(b):], b)):
+        for i, j in zip(a[len(a) - len(b):], b):
             if i is None or j is None:
                 result.append(None)
             elif i == 1:

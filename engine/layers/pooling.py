@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.layers.base import REQUIRED, LayerSpec, Params, ParamSpec, Shape, Tensor
 from engine.layers.common import padding_param, pool_length, require_rank, tuple_text

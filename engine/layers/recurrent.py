@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, Tensor, fmt_int
 from engine.layers.common import activation_param, require_known, require_rank, use_bias_param

@@ -1,0 +1,117 @@
+"""Summaries of an analysed network: Keras-style text tables and the ``summary --json`` document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.analysis import Analysis
+from engine.graph import NetworkGraph
+from engine.layers import fmt_int, get_spec
+
+__all__ = ["summary_rows", "summary_json", "summary_text", "batch_shape"]
+
+
+def batch_shape(shape: tuple[int | None, ...] | None) -> list[int | None] | None:
+    """A batch-less shape as Keras prints it: ``(28, 28, 1)`` -> ``[None, 28, 28, 1]``."""
+    return None if shape is None else [None, *shape]
+
+
+def _shape_text(shape: tuple[int | None, ...] | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("None" if d is None else str(d) for d in (None, *shape)) + ")"
+
+
+def summary_rows(graph: NetworkGraph, analysis: Analysis) -> list[dict[str, Any]]:
+    """One dict per layer in topological order: id, name, type, output_shape, params,
+    trainable_params, non_trainable_params, formula, inputs (names), status."""
+    rows = []
+    g = graph.nx_graph
+    for node_id in analysis.order:
+        data = g.nodes[node_id]
+        result = analysis.results[node_id]
+        count = result.params
+        rows.append({
+            "id": node_id,
+            "name": data["name"],
+            "type": get_spec(data["type"]).keras_class,
+            "output_shape": batch_shape(result.shape),
+            "params": None if count is None else count.total,
+            "trainable_params": None if count is None else count.trainable,
+            "non_trainable_params": None if count is None else count.non_trainable,
+            "formula": None if count is None else count.formula,
+            "inputs": [g.nodes[e.source]["name"] for e in graph.inputs_of(node_id)],
+            "status": result.status,
+        })
+    return rows
+
+
+def summary_json(graph: NetworkGraph, analysis: Analysis) -> dict[str, Any]:
+    """The object printed by ``main.py summary --json``."""
+    names = {n: graph.nx_graph.nodes[n]["name"] for n in graph.nx_graph.nodes}
+    return {
+        "layers": summary_rows(graph, analysis),
+        "total_params": analysis.total_params,
+        "trainable_params": analysis.trainable_params,
+        "non_trainable_params": analysis.non_trainable_params,
+        "totals_complete": analysis.totals_complete,
+        "valid": analysis.is_valid,
+        "diagnostics": [d.to_dict(names) for d in analysis.diagnostics],
+    }
+
+
+def _size(n: int) -> str:
+    size = n * 4.0
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return ""  # pragma: no cover
+
+
+def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width: int = 110) -> str:
+    """A table like Keras's ``model.summary()`` followed by the diagnostics."""
+    rows = summary_rows(graph, analysis)
+    headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+    cells = []
+    for row in rows:
+        params = "?" if row["params"] is None else fmt_int(row["params"])
+        shape = _shape_text(None if row["output_shape"] is None else tuple(row["output_shape"][1:]))
+        if row["status"] == "error":
+            shape = "ERROR"
+        cells.append((f"{row['name']} ({row['type']})", shape, params, ", ".join(row["inputs"]) or "-"))
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths[0] = min(widths[0], 48)
+    widths[3] = max(12, min(widths[3], width - sum(widths[:3]) - 6))
+
+    def line(values: tuple[str, ...]) -> str:
+        a, b, c, d = values
+        return f"{a[: widths[0]]:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}"
+
+    rule_len = sum(widths) + 6
+    out = []
+    if title:
+        out.append(f'Model: "{title}"')
+    out += ["━" * rule_len, line(headers), "━" * rule_len]
+    for i, cell in enumerate(cells):
+        out.append(line(cell))
+        if i < len(cells) - 1:
+            out.append("─" * rule_len)
+    out.append("━" * rule_len)
+    suffix = "" if analysis.totals_complete else "  (incomplete: some layers are unknown)"
+    out.append(f"Total params: {fmt_int(analysis.total_params)} ({_size(analysis.total_params)}){suffix}")
+    out.append(f"Trainable params: {fmt_int(analysis.trainable_params)} ({_size(analysis.trainable_params)})")
+    out.append(f"Non-trainable params: {fmt_int(analysis.non_trainable_params)} ({_size(analysis.non_trainable_params)})")
+    out.append("")
+    if not analysis.diagnostics:
+        out.append("No problems found.")
+    else:
+        n_err, n_warn = len(analysis.errors), len(analysis.warnings)
+        out.append(f"Problems: {n_err} error(s), {n_warn} warning(s)")
+        names = {n: graph.nx_graph.nodes[n]["name"] for n in graph.nx_graph.nodes}
+        for d in analysis.diagnostics:
+            where = f" [{names[d.node]}]" if d.node else ""
+            out.append(f"  {d.severity.upper()}{where}: {d.message}")
+            if d.hint:
+                out.append(f"      hint: {d.hint}")
+    return "\n".join(out)
