@@ -22,7 +22,7 @@ import networkx as nx
 
 from engine.layers import LayerSpec, ParamError, get_spec
 
-__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "GraphEvent"]
+__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "GraphEvent", "default_name", "validate_name"]
 
 
 class GraphError(ValueError):
@@ -70,6 +70,13 @@ def default_name(layer_type: str) -> str:
     name = re.sub(r"\W+", "", layer_type)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def validate_name(name: object) -> str:
+    """Return ``name`` if Keras accepts it as a layer name, else raise `ParamError`."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name or any(ord(c) < 32 for c in name):
+        raise ParamError("a layer name must be 1 to 200 characters, without '/' or control characters")
+    return name
 
 
 class NetworkGraph:
@@ -186,7 +193,7 @@ class NetworkGraph:
             raise GraphError(f"node id {node_id!r} is already used")
         else:
             self._note_id(node_id)
-        name = self.unique_name(default_name(layer_type)) if name is None else name
+        name = self.unique_name(default_name(layer_type)) if name is None else validate_name(name)
         self._g.add_node(node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0)
         self._emit(GraphEvent("node_added", node_id), structural=True)
         return node_id
@@ -256,8 +263,7 @@ class NetworkGraph:
 
     def rename(self, node_id: str, name: str) -> None:
         data = self._data(node_id)
-        if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name:
-            raise ParamError("a layer name must be 1 to 200 characters, without '/'")
+        validate_name(name)
         if data["name"] != name:
             data["name"] = name
             self._emit(GraphEvent("renamed", node_id), structural=False)

@@ -9,7 +9,7 @@ from engine.graph import NetworkGraph
 __all__ = ["layered_positions", "NODE_SPACING_X", "NODE_SPACING_Y"]
 
 NODE_SPACING_X = 260.0
-NODE_SPACING_Y = 130.0
+NODE_SPACING_Y = 150.0
 
 
 def layered_positions(graph: NetworkGraph) -> dict[str, tuple[float, float]]:

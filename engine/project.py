@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.graph import GraphError, NetworkGraph
+from engine.graph import GraphError, NetworkGraph, validate_name
 from engine.layers import ParamError, UnknownLayerError, get_spec
 
 __all__ = [
@@ -184,8 +184,11 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
         except UnknownLayerError:
             raise fail(f"{where}: unknown layer type {_short(layer_type)}") from None
         name = entry.get("name")
-        if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name):
-            raise fail(f'{where}: "name" must be 1 to 200 characters without "/", got {_short(name)}')
+        if name is not None:
+            try:
+                validate_name(name)
+            except ParamError:
+                raise fail(f'{where}: "name" must be 1 to 200 characters without "/" or control characters, got {_short(name)}') from None
         where = f"node {node_id!r} ({name})" if name else where
         params = entry.get("params", {})
         if not isinstance(params, dict):

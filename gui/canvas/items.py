@@ -1,0 +1,318 @@
+"""Graphics items: a layer (`NodeItem`) with its ports (`PortItem`), and a wire (`EdgeItem`).
+
+Items hold only what they draw; the model is the `NetworkGraph`, and the scene tells items what changed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem, QWidget
+
+from engine.analysis import Diagnostic, LayerResult
+from engine.graph import Edge, Node
+from engine.layers import fmt_int, get_spec
+from engine.report import batch_shape
+
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "FAMILY_COLOURS", "NODE_WIDTH", "NODE_HEIGHT", "shape_text"]
+
+NODE_WIDTH = 210.0
+NODE_HEIGHT = 78.0
+PORT_RADIUS = 6.0
+
+FAMILY_COLOURS = {
+    "Core": QColor("#4C78A8"),
+    "Convolution": QColor("#F58518"),
+    "Pooling": QColor("#54A24B"),
+    "Normalization": QColor("#B279A2"),
+    "Regularization": QColor("#9D755D"),
+    "Activation": QColor("#E45756"),
+    "Reshaping": QColor("#72B7B2"),
+    "Recurrent": QColor("#EECA3B"),
+    "Merge": QColor("#FF9DA6"),
+}
+ERROR = QColor("#D62728")
+WARNING = QColor("#E6A100")
+UNKNOWN = QColor("#9A9A9A")
+TEXT = QColor("#1E1E1E")
+MUTED = QColor("#5F5F5F")
+SELECTED = QColor("#1F6FEB")
+
+
+def shape_text(shape: tuple[int | None, ...] | None) -> str:
+    if shape is None:
+        return "?"
+    dims = batch_shape(shape)
+    assert dims is not None
+    return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
+
+
+def compact_shape(shape: tuple[int | None, ...] | None) -> str:
+    """Edge labels: ``(28, 28, 128)`` -> ``28×28×128`` (the batch axis is implied)."""
+    if shape is None:
+        return "?"
+    return "×".join("?" if d is None else str(d) for d in shape) or "scalar"
+
+
+def _elide(text: str, metrics: QFontMetricsF, width: float) -> str:
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
+class PortItem(QGraphicsItem):
+    """An input (top) or output (bottom) connector of a node."""
+
+    def __init__(self, node: NodeItem, is_output: bool) -> None:
+        super().__init__(node)
+        self.node = node
+        self.is_output = is_output
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setZValue(2)
+        self._hover = False
+        self.setToolTip("Drag from here to an input to connect" if is_output else "Input: drop a wire here")
+
+    def boundingRect(self) -> QRectF:
+        r = PORT_RADIUS + 3
+        if not self.is_output and self.node.is_merge:
+            return QRectF(-NODE_WIDTH * 0.35 - 3, -r, NODE_WIDTH * 0.7 + 6, 2 * r)
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor("#333333"), 1.2))
+        painter.setBrush(QBrush(SELECTED if self._hover else QColor("#FFFFFF")))
+        if not self.is_output and self.node.is_merge:
+            painter.drawRoundedRect(QRectF(-NODE_WIDTH * 0.35, -PORT_RADIUS * 0.7, NODE_WIDTH * 0.7, PORT_RADIUS * 1.4), 4, 4)
+        else:
+            painter.drawEllipse(QPointF(0, 0), PORT_RADIUS, PORT_RADIUS)
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: ANN001
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: ANN001
+        self._hover = False
+        self.update()
+
+
+class NodeItem(QGraphicsObject):
+    """A layer on the canvas: name, type, key parameters, output shape and parameter count."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node_id = node.id
+        spec = get_spec(node.type)
+        self.layer_type = node.type
+        self.family = spec.family
+        self.is_merge = spec.is_merge
+        self.order_matters = node.type in ("Concatenate", "Subtract")
+        self.name = node.name
+        self.label = spec.label(node.params)
+        self.result: LayerResult | None = None
+        self.diagnostics: list[Diagnostic] = []
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges
+        )
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setZValue(1)
+        self.input_port = PortItem(self, is_output=False) if spec.max_inputs != 0 else None
+        self.output_port = PortItem(self, is_output=True)
+        if self.input_port is not None:
+            self.input_port.setPos(NODE_WIDTH / 2, 0)
+        self.output_port.setPos(NODE_WIDTH / 2, NODE_HEIGHT)
+        self.edges: list[EdgeItem] = []
+        self.setPos(QPointF(*node.position))
+        self._title_font = QFont()
+        self._title_font.setBold(True)
+        self._title_font.setPointSizeF(9.5)
+        self._body_font = QFont()
+        self._body_font.setPointSizeF(8.5)
+
+    # -- state from the model --------------------------------------------------------------------
+
+    def set_node(self, node: Node) -> None:
+        self.name = node.name
+        self.label = get_spec(node.type).label(node.params)
+        self._refresh()
+
+    def set_result(self, result: LayerResult | None, diagnostics: list[Diagnostic]) -> None:
+        self.result = result
+        self.diagnostics = diagnostics
+        self._refresh()
+
+    @property
+    def status(self) -> str:
+        if any(d.severity == "error" for d in self.diagnostics):
+            return "error"
+        if self.result is None or self.result.status == "unknown":
+            return "unknown"
+        return "warning" if self.diagnostics else "ok"
+
+    def _refresh(self) -> None:
+        tips = [f"<b>{self.name}</b> ({self.layer_type})"]
+        if self.result is not None and self.result.params is not None:
+            tips.append(f"Parameters: {self.result.params.formula}")
+        for d in self.diagnostics:
+            colour = "#D62728" if d.severity == "error" else "#B07800"
+            tips.append(f"<span style='color:{colour}'><b>{d.severity}</b>: {d.message}</span>")
+            if d.hint:
+                tips.append(f"<i>Hint: {d.hint}</i>")
+        if self.result is not None and self.result.status == "unknown":
+            tips.append("Shape unknown: a layer before this one has a problem.")
+        self.setToolTip("<br>".join(tips))
+        for edge in self.edges:
+            edge.refresh()
+        self.update()
+
+    # -- geometry ----------------------------------------------------------------------------------
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-2, -2, NODE_WIDTH + 4, NODE_HEIGHT + 4)
+
+    def input_anchor(self, slot: int, count: int) -> QPointF:
+        """Scene point where wire ``slot`` (of ``count``) enters; merges spread their inputs."""
+        if not self.is_merge or count <= 1:
+            return self.mapToScene(QPointF(NODE_WIDTH / 2, 0))
+        span = NODE_WIDTH * 0.6
+        x = NODE_WIDTH / 2 - span / 2 + span * slot / (count - 1)
+        return self.mapToScene(QPointF(x, 0))
+
+    def output_anchor(self) -> QPointF:
+        return self.mapToScene(QPointF(NODE_WIDTH / 2, NODE_HEIGHT))
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: ANN001, ANN201
+        if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    # -- drawing -------------------------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        status = self.status
+        border = {"error": ERROR, "warning": WARNING}.get(status, QColor("#6B6B6B"))
+        background = QColor("#FFF1F0") if status == "error" else QColor("#FFFFFF")
+        pen = QPen(SELECTED if self.isSelected() else border, 3.0 if self.isSelected() or status == "error" else 1.3)
+        painter.setPen(pen)
+        painter.setBrush(background)
+        painter.drawRoundedRect(rect, 7, 7)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(FAMILY_COLOURS.get(self.family, UNKNOWN))
+        painter.drawRoundedRect(QRectF(1.5, 1.5, 7, NODE_HEIGHT - 3), 3, 3)
+
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.35:  # far zoomed out: the coloured box is all one can read
+            return
+        left, width = 14.0, NODE_WIDTH - 20
+        painter.setFont(self._title_font)
+        metrics = QFontMetricsF(self._title_font)
+        painter.setPen(TEXT)
+        title = _elide(self.name, metrics, width * 0.62)
+        painter.drawText(QPointF(left, 17), title)
+        painter.setFont(self._body_font)
+        body = QFontMetricsF(self._body_font)
+        painter.setPen(MUTED)
+        type_text = _elide(self.layer_type, body, width - metrics.horizontalAdvance(title) - 8)
+        painter.drawText(QPointF(left + width - body.horizontalAdvance(type_text), 17), type_text)
+        painter.setPen(TEXT)
+        painter.drawText(QPointF(left, 36), _elide(self.label or " ", body, width))
+
+        result = self.result
+        if status == "error":
+            painter.setPen(ERROR)
+            message = self.diagnostics[0].message if self.diagnostics else "error"
+            painter.drawText(QRectF(left, 42, width, 32), Qt.TextFlag.TextWordWrap, _elide(message, body, width * 1.9))
+            return
+        shape = shape_text(result.shape if result else None)
+        params = "? params" if result is None or result.params is None else f"{fmt_int(result.params.total)} params"
+        painter.setPen(UNKNOWN if status == "unknown" else QColor("#0B5394"))
+        painter.drawText(QPointF(left, 56), _elide("→ " + shape, body, width))
+        painter.setPen(MUTED if status != "unknown" else UNKNOWN)
+        if result is not None and result.params is not None and result.params.non_trainable:
+            params += f" ({fmt_int(result.params.non_trainable)} fixed)"
+        painter.drawText(QPointF(left, 72), _elide(params, body, width))
+        if status == "warning":
+            painter.setPen(WARNING)
+            painter.drawText(QPointF(left + width - 10, 72), "⚠")
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A wire from a node's output to an input slot of another node, labelled with the tensor shape it carries."""
+
+    def __init__(self, edge: Edge, source: NodeItem, target: NodeItem) -> None:
+        super().__init__()
+        self.edge = edge
+        self.source = source
+        self.target = target
+        self.setZValue(0)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.label = QGraphicsSimpleTextItem(self)
+        font = QFont()
+        font.setPointSizeF(7.5)
+        self.label.setFont(font)
+        self.slot_label = QGraphicsSimpleTextItem(self)
+        self.slot_label.setFont(font)
+        source.edges.append(self)
+        target.edges.append(self)
+        self.refresh()
+
+    def detach(self) -> None:
+        for item in (self.source, self.target):
+            if self in item.edges:
+                item.edges.remove(self)
+
+    def _slot_index(self) -> tuple[int, int]:
+        incoming = sorted(e.edge.slot for e in self.target.edges if e.target is self.target)
+        return incoming.index(self.edge.slot), len(incoming)
+
+    def update_path(self) -> None:
+        start = self.source.output_anchor()
+        index, count = self._slot_index()
+        end = self.target.input_anchor(index, count)
+        dy = max(40.0, abs(end.y() - start.y()) * 0.5)
+        path = QPainterPath(start)
+        path.cubicTo(QPointF(start.x(), start.y() + dy), QPointF(end.x(), end.y() - dy), end)
+        self.setPath(path)
+        mid = path.pointAtPercent(0.5)
+        rect = self.label.boundingRect()
+        self.label.setPos(mid.x() + 4, mid.y() - rect.height() / 2)
+        if self.target.order_matters:
+            self.slot_label.setText(str(index + 1))
+            self.slot_label.setPos(end.x() + 4, end.y() - 16)
+            self.slot_label.show()
+        else:
+            self.slot_label.hide()
+
+    def refresh(self) -> None:
+        result = self.source.result
+        shape = result.shape if result is not None and result.status == "ok" else None
+        target_error = [d for d in self.target.diagnostics if d.severity == "error" and d.code != "no-input"]
+        colour = ERROR if target_error else (UNKNOWN if shape is None else QColor("#555555"))
+        pen = QPen(SELECTED if self.isSelected() else colour, 2.6 if self.isSelected() else 1.6)
+        if shape is None:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        self.setPen(pen)
+        self.label.setText(compact_shape(shape))
+        self.label.setBrush(colour)
+        self.slot_label.setBrush(colour)
+        tip = f"{self.source.name} → {self.target.name}: {shape_text(shape)}"
+        if target_error:
+            tip += "<br><span style='color:#D62728'>" + target_error[0].message + "</span>"
+            if target_error[0].hint:
+                tip += f"<br><i>Hint: {target_error[0].hint}</i>"
+        self.setToolTip(tip)
+        self.update_path()
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: ANN001, ANN201
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.refresh()
+        return super().itemChange(change, value)

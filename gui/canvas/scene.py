@@ -1,0 +1,197 @@
+"""The canvas scene: mirrors a `Document`'s graph and turns mouse gestures into undo commands."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
+
+from engine.analysis import Analysis
+from engine.graph import Edge, GraphError, GraphEvent
+from gui.canvas.items import ERROR, SELECTED, EdgeItem, NodeItem, PortItem
+from gui.commands import ConnectCommand, MoveNodesCommand
+from gui.document import Document, EditRefused
+
+__all__ = ["GraphScene"]
+
+
+class GraphScene(QGraphicsScene):
+    #: A short text for the status bar (why a wire is refused, what was done).
+    message = Signal(str)
+
+    def __init__(self, document: Document, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        # A fixed, generous canvas: a scene rect that grows with the items makes the view jump
+        # (a dropped layer would not land under the cursor).
+        self.setSceneRect(QRectF(-100_000, -100_000, 200_000, 200_000))
+        self.document = document
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[tuple[str, str, int], EdgeItem] = {}
+        self._drag_source: NodeItem | None = None
+        self._drag_line: QGraphicsPathItem | None = None
+        self._drag_target: NodeItem | None = None
+        self._press_positions: dict[str, QPointF] = {}
+        for node in document.graph.nodes():
+            self._add_node(node.id)
+        for edge in document.graph.edges():
+            self._add_edge(edge)
+        self._unsubscribe = document.graph.subscribe(self._on_graph_event)
+        document.analysed.connect(self._on_analysed)
+        self._on_analysed(document.analysis)
+
+    def detach(self) -> None:
+        self._unsubscribe()
+        self.document.analysed.disconnect(self._on_analysed)
+
+    # -- mirroring the model ---------------------------------------------------------------------
+
+    def _add_node(self, node_id: str) -> None:
+        item = NodeItem(self.document.graph.node(node_id))
+        self.nodes[node_id] = item
+        self.addItem(item)
+
+    def _add_edge(self, edge: Edge) -> None:
+        item = EdgeItem(edge, self.nodes[edge.source], self.nodes[edge.target])
+        self.edges[(edge.source, edge.target, edge.slot)] = item
+        self.addItem(item)
+        self._relayout_inputs(edge.target)
+
+    def _relayout_inputs(self, node_id: str) -> None:
+        for item in self.nodes[node_id].edges:
+            if item.target.node_id == node_id:
+                item.update_path()
+
+    def _on_graph_event(self, event: GraphEvent) -> None:
+        kind = event.kind
+        if kind == "node_added":
+            self._add_node(event.node)
+        elif kind == "node_removed":
+            item = self.nodes.pop(event.node)
+            self.removeItem(item)
+        elif kind == "edge_added":
+            self._add_edge(event.edge)
+        elif kind == "edge_removed":
+            e = event.edge
+            item = self.edges.pop((e.source, e.target, e.slot))
+            item.detach()
+            self.removeItem(item)
+            if e.target in self.nodes:
+                self._relayout_inputs(e.target)
+        elif kind in ("params_changed", "renamed"):
+            self.nodes[event.node].set_node(self.document.graph.node(event.node))
+        elif kind == "moved":
+            item = self.nodes[event.node]
+            pos = QPointF(*self.document.graph.node(event.node).position)
+            if item.pos() != pos:
+                item.setPos(pos)
+        elif kind == "reset":
+            self.clear()
+            self.nodes.clear()
+            self.edges.clear()
+
+    def _on_analysed(self, analysis: Analysis) -> None:
+        for node_id, item in self.nodes.items():
+            result = analysis.results.get(node_id)
+            diags = analysis.diagnostics_for(node_id)
+            if result is not item.result or diags != item.diagnostics:
+                item.set_result(result, diags)
+
+    # -- selection helpers -----------------------------------------------------------------------
+
+    def selected_node_ids(self) -> list[str]:
+        return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def selected_edges(self) -> list[Edge]:
+        return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            if node_id in self.nodes:
+                self.nodes[node_id].setSelected(True)
+
+    # -- gestures: wiring ------------------------------------------------------------------------
+
+    def _node_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos):
+            if isinstance(item, PortItem):
+                return item.node
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            port = next((i for i in self.items(event.scenePos()) if isinstance(i, PortItem)), None)
+            if port is not None and port.is_output:
+                self._drag_source = port.node
+                self._drag_line = QGraphicsPathItem()
+                self._drag_line.setZValue(5)
+                self._drag_line.setPen(QPen(SELECTED, 2, Qt.PenStyle.DashLine))
+                self.addItem(self._drag_line)
+                self._update_drag(event.scenePos())
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        self._press_positions = {n: self.nodes[n].pos() for n in self.selected_node_ids()}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._drag_source is not None:
+            self._update_drag(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def _update_drag(self, pos: QPointF) -> None:
+        assert self._drag_source is not None and self._drag_line is not None
+        start = self._drag_source.output_anchor()
+        path = QPainterPath(start)
+        dy = max(30.0, abs(pos.y() - start.y()) * 0.5)
+        path.cubicTo(QPointF(start.x(), start.y() + dy), QPointF(pos.x(), pos.y() - dy), pos)
+        self._drag_line.setPath(path)
+        target = self._node_at(pos)
+        self._drag_target = None
+        colour = SELECTED
+        if target is not None and target is not self._drag_source:
+            reason = self.document.graph.check_connection(self._drag_source.node_id, target.node_id)
+            if reason is None:
+                self._drag_target = target
+                colour = QColor("#2CA02C")
+                self.message.emit(f"Release to connect {self._drag_source.name} → {target.name}")
+            else:
+                colour = ERROR
+                self.message.emit(f"Cannot connect: {reason}")
+        elif target is self._drag_source:
+            colour = ERROR
+            self.message.emit("Cannot connect: a layer cannot feed itself")
+        self._drag_line.setPen(QPen(colour, 2, Qt.PenStyle.DashLine))
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._drag_source is not None:
+            source, target = self._drag_source, self._drag_target
+            self.removeItem(self._drag_line)
+            self._drag_source = self._drag_line = self._drag_target = None
+            if target is not None:
+                try:
+                    self.document.push(ConnectCommand(self.document.graph, source.node_id, target.node_id))
+                    self.message.emit(f"Connected {source.name} → {target.name}")
+                except (EditRefused, GraphError) as exc:
+                    self.message.emit(f"Cannot connect: {exc}")
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self._commit_move()
+
+    def _commit_move(self) -> None:
+        old = {n: p for n, p in self._press_positions.items() if n in self.nodes}
+        self._press_positions = {}
+        moved = {n: self.nodes[n].pos() for n in old if self.nodes[n].pos() != old[n]}
+        if moved:
+            self.document.push(
+                MoveNodesCommand(
+                    self.document.graph,
+                    {n: (old[n].x(), old[n].y()) for n in moved},
+                    {n: (p.x(), p.y()) for n, p in moved.items()},
+                )
+            )

@@ -1,0 +1,133 @@
+"""The open design: a `NetworkGraph`, its undo stack, its file, and the live analysis.
+
+Views subscribe to the graph's events for structure and to `Document.analysed` for shapes, counts
+and diagnostics. Re-analysis is coalesced: many events in one edit (a paste, an undo of a delete)
+trigger one pass when control returns to the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from engine.analysis import Analysis, Analyzer
+from engine.graph import GraphError, GraphEvent, NetworkGraph
+from engine.layers import ParamError
+from engine.project import graph_to_dict, load_project, save_project
+
+__all__ = ["Document", "EditRefused"]
+
+
+class EditRefused(Exception):
+    """An edit the model refused; the message is for the user."""
+
+
+class Document(QObject):
+    #: Emitted with the new `Analysis` after the graph changed.
+    analysed = Signal(object)
+    #: Emitted when the file name or the unsaved state changes.
+    titleChanged = Signal()
+
+    def __init__(self, graph: NetworkGraph | None = None, path: str | None = None, title: str = "", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = graph if graph is not None else NetworkGraph()
+        self.path = path
+        self.title = title
+        self.description = ""
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self._analyzer = Analyzer()
+        self._analysis: Analysis | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh)
+        self._unsubscribe = self.graph.subscribe(self._on_event)
+        self.refresh()
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self.titleChanged.emit()
+
+    # -- analysis -------------------------------------------------------------------------------
+
+    @property
+    def analysis(self) -> Analysis:
+        """The analysis of the graph as it is now (computed on demand if an update is pending)."""
+        if self._analysis is None or self._timer.isActive():
+            self.refresh()
+        assert self._analysis is not None
+        return self._analysis
+
+    def _on_event(self, event: GraphEvent) -> None:
+        if event.kind != "moved" and not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        self._timer.stop()
+        self._analysis = self._analyzer.analyse(self.graph)
+        self.analysed.emit(self._analysis)
+
+    # -- editing --------------------------------------------------------------------------------
+
+    def push(self, command: QUndoCommand) -> None:
+        """Run ``command`` through the undo stack. Model refusals become `EditRefused`."""
+        try:
+            self.undo_stack.push(command)
+        except (ParamError, GraphError) as exc:
+            raise EditRefused(str(exc)) from None
+
+    def macro(self, text: str, commands: Iterable[QUndoCommand]) -> None:
+        self.undo_stack.beginMacro(text)
+        try:
+            for command in commands:
+                self.push(command)
+        finally:
+            self.undo_stack.endMacro()
+
+    # -- files ----------------------------------------------------------------------------------
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def display_name(self) -> str:
+        return Path(self.path).name if self.path else (self.title or "Untitled")
+
+    @classmethod
+    def open(cls, path: str, parent: QObject | None = None) -> Document:
+        """Load a project or import a Keras model. Raises ProjectError / KerasImportError."""
+        if path.lower().endswith((".keras", ".h5", ".hdf5")):
+            from engine.keras_import import import_keras_model
+
+            doc = cls(import_keras_model(path), None, Path(path).stem, parent)
+            return doc
+        graph, meta = load_project(path)
+        doc = cls(graph, path, meta.get("name", ""), parent)
+        doc.description = meta.get("description", "")
+        return doc
+
+    def save(self, path: str | None = None) -> None:
+        path = path or self.path
+        if not path:
+            raise ValueError("no file name")
+        save_project(self.graph, path, name=self.title, description=self.description)
+        self.path = path
+        self.undo_stack.setClean()
+        self.titleChanged.emit()
+
+    def fragment(self, node_ids: Iterable[str]) -> dict[str, Any]:
+        """The selected layers and the wires among them, as a project-format dict (for the clipboard)."""
+        ids = set(node_ids)
+        doc = graph_to_dict(self.graph)
+        doc["nodes"] = [n for n in doc["nodes"] if n["id"] in ids]
+        doc["edges"] = [e for e in doc["edges"] if e["source"] in ids and e["target"] in ids]
+        return doc
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self._timer.stop()

@@ -1,0 +1,465 @@
+"""The editor window: canvas in the middle, palette left, inspector right, summary/problems/history below."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QMimeData, QPointF, QRectF, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QGraphicsItem,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QUndoView,
+    QWidget,
+)
+
+from engine.graph import GraphError
+from engine.keras_import import KerasImportError
+from engine.layers import ParamError, get_spec
+from engine.layout import layered_positions
+from engine.project import ProjectError, graph_from_dict
+from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH
+from gui.canvas.scene import GraphScene
+from gui.canvas.view import GraphView
+from gui.commands import AddNodeCommand, ConnectCommand, MoveNodesCommand, PasteCommand, RemoveNodesCommand
+from gui.document import Document, EditRefused
+from gui.inspector import InspectorWidget
+from gui.palette import PaletteWidget
+from gui.panels import ProblemsPanel, SummaryPanel, totals_text
+
+__all__ = ["MainWindow", "EXAMPLES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples"]
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+DEFAULT_EXAMPLE = "resnet_basic_block.json"
+FRAGMENT_MIME = "application/x-layerlab-fragment"
+MAX_RECENT = 8
+
+
+def examples() -> list[tuple[str, Path]]:
+    """(title, path) of the bundled examples, seed lessons first."""
+    found = []
+    for path in sorted(EXAMPLES_DIR.glob("*.json"), key=lambda p: (not p.name.startswith("lesson"), p.name)):
+        try:
+            title = json.loads(path.read_text(encoding="utf-8")).get("name") or path.stem
+        except (OSError, ValueError):
+            continue
+        found.append((title, path))
+    return found
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document: Document | None = None, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("LayerLab", "LayerLab")
+        self.resize(1500, 920)
+        self.document = document if document is not None else Document()
+        self.scene = GraphScene(self.document, self)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+
+        self.palette = PaletteWidget()
+        self.inspector = InspectorWidget(self.document)
+        self.summary = SummaryPanel(self.document)
+        self.problems = ProblemsPanel(self.document)
+        self.history = QUndoView(self.document.undo_stack)
+        self.history.setEmptyLabel("<opened>")
+        self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea, 230)
+        self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea, 340)
+        self.bottom = QTabWidget()
+        self.bottom.addTab(self.summary, "Summary")
+        self.bottom.addTab(self.problems, "Problems")
+        self.bottom.addTab(self.history, "History")
+        self.bottom_dock = self._dock("Model", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
+        self.resizeDocks([self.bottom_dock], [250], Qt.Orientation.Vertical)
+
+        self.totals = QLabel()
+        self.statusBar().addPermanentWidget(self.totals)
+        self._build_actions()
+        self._connect_views()
+        self._bind_document()
+
+    # -- layout ------------------------------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, width: int) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock:{title}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        if width:
+            self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
+        return dock
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut: Any = None, canvas_only: bool = False) -> QAction:  # noqa: ANN001
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if canvas_only:  # keys such as Delete, F and +/- must keep working in text fields
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&New", self.new_document, QKeySequence.StandardKey.New)
+        self._action(file, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.examples_menu = file.addMenu("&Examples")
+        for title, path in examples():
+            self._action(self.examples_menu, title, lambda p=path: self.open_example(p))
+        file.addSeparator()
+        self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
+        file.addSeparator()
+        self._action(file, "&Import Keras Model…", self.import_dialog, QKeySequence("Ctrl+I"))
+        self._action(file, "Export Canvas as &PNG…", lambda: self.export_dialog("png"))
+        self._action(file, "Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo", lambda: self.document.undo_stack.undo(), QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(edit, "&Redo", lambda: self.document.undo_stack.redo(), [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addSeparator()
+        self._action(edit, "&Copy", self.copy, QKeySequence.StandardKey.Copy, canvas_only=True)
+        self._action(edit, "&Paste", self.paste, QKeySequence.StandardKey.Paste, canvas_only=True)
+        self._action(edit, "&Duplicate", self.duplicate, QKeySequence("Ctrl+D"), canvas_only=True)
+        self._action(edit, "&Delete", self.delete_selection, [QKeySequence.StandardKey.Delete, QKeySequence(Qt.Key.Key_Backspace)], canvas_only=True)
+        self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll, canvas_only=True)
+        edit.addSeparator()
+        self._action(edit, "Show &History", lambda: self._show_tab(self.history))
+
+        view = bar.addMenu("&View")
+        self._action(view, "&Fit to View", self.view.fit, QKeySequence(Qt.Key.Key_F), canvas_only=True)
+        self._action(view, "Zoom &In", lambda: self.view.zoom_by(1.2), [QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal), QKeySequence.StandardKey.ZoomIn], canvas_only=True)
+        self._action(view, "Zoom &Out", lambda: self.view.zoom_by(1 / 1.2), [QKeySequence(Qt.Key.Key_Minus), QKeySequence.StandardKey.ZoomOut], canvas_only=True)
+        self._action(view, "&Auto-Layout", self.auto_layout, QKeySequence("Ctrl+L"))
+        view.addSeparator()
+        for dock in self.findChildren(QDockWidget):
+            view.addAction(dock.toggleViewAction())
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("toolbar:main")
+        for menu_action in file.actions()[:2] + [a for a in file.actions() if a.text() == "&Save"]:
+            toolbar.addAction(menu_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
+        toolbar.addSeparator()
+        for action in view.actions()[:4]:
+            toolbar.addAction(action)
+        self._refresh_recent()
+
+    def _connect_views(self) -> None:
+        self.palette.layerActivated.connect(self.add_layer)
+        self.view.layerDropped.connect(lambda t, pos: self.add_layer(t, pos))
+        self.summary.selectionRequested.connect(self._select_from_panel)
+        self.problems.nodeRequested.connect(self.focus_node)
+        self.inspector.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+
+    def _bind_document(self) -> None:
+        doc = self.document
+        self.scene.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.scene.selectionChanged.connect(self._on_canvas_selection)
+        doc.analysed.connect(self._on_analysed)
+        doc.titleChanged.connect(self._update_title)
+        self.history.setStack(doc.undo_stack)
+        self._on_analysed(doc.analysis)
+        self._update_title()
+
+    def set_document(self, document: Document) -> None:
+        """Show another design (the previous one is closed)."""
+        old = self.document
+        self.scene.detach()
+        old.analysed.disconnect(self._on_analysed)
+        old.close()
+        self.document = document
+        self.scene = GraphScene(document, self)
+        self.view.setScene(self.scene)
+        for panel in (self.inspector, self.summary, self.problems):
+            panel.set_document(document)
+        self._bind_document()
+        self.view.fit()
+        old.deleteLater()
+
+    # -- state shown around the canvas -------------------------------------------------------------
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.display_name}[*] — LayerLab")
+        self.setWindowModified(self.document.modified)
+
+    def _on_analysed(self, analysis) -> None:  # noqa: ANN001
+        errors, warnings = len(analysis.errors), len(analysis.warnings)
+        state = "no problems" if not analysis.diagnostics else f"{errors} error(s), {warnings} warning(s)"
+        self.totals.setText(f"{totals_text(analysis)}   |   {state}")
+        self.bottom.setTabText(1, f"Problems ({errors + warnings})" if analysis.diagnostics else "Problems")
+
+    def _on_canvas_selection(self) -> None:
+        ids = self.scene.selected_node_ids()
+        self.inspector.show_nodes(ids)
+        self.summary.select_nodes(ids)
+
+    def _select_from_panel(self, node_ids: list[str]) -> None:
+        self.scene.select_nodes(node_ids)
+        if len(node_ids) == 1:
+            self.view.ensureVisible(self.scene.nodes[node_ids[0]], 60, 60)
+
+    def focus_node(self, node_id: str) -> None:
+        if node_id in self.scene.nodes:
+            self.scene.select_nodes([node_id])
+            self.view.centerOn(self.scene.nodes[node_id])
+
+    def _show_tab(self, widget: QWidget) -> None:
+        self.bottom_dock.show()
+        self.bottom.setCurrentWidget(widget)
+
+    # -- editing -----------------------------------------------------------------------------------
+
+    def _try(self, what: str, fn) -> bool:  # noqa: ANN001
+        try:
+            fn()
+            return True
+        except (EditRefused, ParamError, GraphError) as exc:
+            self.statusBar().showMessage(f"{what}: {exc}", 6000)
+            return False
+
+    def add_layer(self, layer_type: str, pos: QPointF | None = None) -> str | None:
+        """Add a layer (at ``pos``, or below the selected layer and wired to it)."""
+        graph = self.document.graph
+        selected = self.scene.selected_node_ids()
+        source = selected[0] if len(selected) == 1 and pos is None else None
+        if pos is None:
+            if source is not None:
+                item = self.scene.nodes[source]
+                pos = item.pos() + QPointF(0, NODE_HEIGHT + 60)
+            else:
+                centre = self.view.visible_scene_rect().center()
+                pos = centre - QPointF(NODE_WIDTH / 2, NODE_HEIGHT / 2)
+        else:
+            pos = pos - QPointF(NODE_WIDTH / 2, NODE_HEIGHT / 2)
+        add = AddNodeCommand(graph, layer_type, (pos.x(), pos.y()))
+        wire = source is not None and get_spec(layer_type).max_inputs != 0
+        stack = self.document.undo_stack
+        if wire:
+            stack.beginMacro(f"Add {layer_type} after {graph.node(source).name}")
+        ok = self._try("Cannot add", lambda: self.document.push(add))
+        if ok and wire:
+            self._try("Cannot connect", lambda: self.document.push(ConnectCommand(graph, source, add.node_id)))
+        if wire:
+            stack.endMacro()
+        if ok:
+            self.scene.select_nodes([add.node_id])
+            self.view.ensureVisible(self.scene.nodes[add.node_id], 40, 40)
+        return add.node_id if ok else None
+
+    def delete_selection(self) -> None:
+        nodes, edges = self.scene.selected_node_ids(), self.scene.selected_edges()
+        if nodes or edges:
+            self._try("Cannot delete", lambda: self.document.push(RemoveNodesCommand(self.document.graph, nodes, edges)))
+
+    def select_all(self) -> None:
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return
+        fragment = self.document.fragment(ids)
+        data = QMimeData()
+        payload = json.dumps(fragment).encode("utf-8")
+        data.setData(FRAGMENT_MIME, QByteArray(payload))
+        data.setText(payload.decode("utf-8"))
+        QApplication.clipboard().setMimeData(data)
+        self.statusBar().showMessage(f"Copied {len(ids)} layer(s)", 3000)
+
+    def paste(self) -> None:
+        data = QApplication.clipboard().mimeData()
+        raw = bytes(data.data(FRAGMENT_MIME)) if data is not None and data.hasFormat(FRAGMENT_MIME) else None
+        if raw is None and data is not None and data.hasText():
+            raw = data.text().encode("utf-8")
+        if not raw:
+            return
+        self._paste_fragment(raw, "Paste")
+
+    def duplicate(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self._paste_fragment(json.dumps(self.document.fragment(ids)).encode("utf-8"), "Duplicate")
+
+    def _paste_fragment(self, raw: bytes, text: str) -> None:
+        # Clipboard content may come from anywhere: it is checked like a project file.
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+            doc = {**doc, "format": "layerlab-project", "version": 1} if isinstance(doc, dict) else doc
+            graph_from_dict(doc, "clipboard")
+        except (ValueError, UnicodeDecodeError, ProjectError, RecursionError) as exc:
+            self.statusBar().showMessage(f"Nothing to paste: {str(exc)[:120]}", 5000)
+            return
+        command = PasteCommand(self.document.graph, doc, (40.0, 40.0), text)
+        if self._try("Cannot paste", lambda: self.document.push(command)):
+            self.scene.select_nodes(command.node_ids)
+
+    def auto_layout(self) -> None:
+        graph = self.document.graph
+        new = layered_positions(graph)
+        old = {n: graph.node(n).position for n in new}
+        self.document.push(MoveNodesCommand(graph, old, new, "Auto-layout"))
+        self.view.fit()
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def maybe_save(self) -> bool:
+        """Ask what to do with unsaved changes; False means the user cancelled."""
+        if not self.document.modified:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save the changes to {self.document.display_name}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_document(self) -> None:
+        if self.maybe_save():
+            self.set_document(Document())
+
+    def open_path(self, path: str, *, as_template: bool = False) -> bool:
+        """Open a project or import a Keras model. On failure, say why and keep the current design."""
+        try:
+            document = Document.open(path)
+        except (ProjectError, KerasImportError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot open", str(exc))
+            return False
+        if as_template:
+            document.path = None
+        self.set_document(document)
+        if not as_template and document.path:
+            self._remember(document.path)
+        self.statusBar().showMessage(f"Opened {path}: {len(document.graph)} layers", 5000)
+        return True
+
+    def open_example(self, path: Path) -> None:
+        if self.maybe_save():
+            self.open_path(str(path), as_template=True)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open", "", "LayerLab projects (*.json);;Keras models (*.keras *.h5);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def import_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import Keras Model", "", "Keras models (*.keras *.h5 *.hdf5)")
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        if not self.document.path:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = self.document.path or f"{self.document.display_name}.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save As", suggested, "LayerLab projects (*.json)")
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}\nYour design is still open; try another location.")
+            return False
+        self._remember(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != path]
+        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.maybe_save() and self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def export_dialog(self, kind: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", f"{Path(self.document.display_name).stem}.{kind}", f"{kind.upper()} (*.{kind})")
+        if path:
+            self.export_image(path)
+
+    def export_image(self, path: str) -> None:
+        """Render the whole canvas to PNG (2x resolution) or SVG, for handouts."""
+        self.scene.clearSelection()
+        # Cached items would be pasted in as bitmaps: draw them directly so text stays text (SVG) and sharp (PNG).
+        for item in self.scene.nodes.values():
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        try:
+            self._render_to(path)
+        finally:
+            for item in self.scene.nodes.values():
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def _render_to(self, path: str) -> None:
+        rect = self.scene.itemsBoundingRect().adjusted(-30, -30, 30, 30)
+        if path.lower().endswith(".svg"):
+            from PySide6.QtSvg import QSvgGenerator
+
+            generator = QSvgGenerator()
+            generator.setFileName(path)
+            generator.setSize(QSize(int(rect.width()), int(rect.height())))
+            generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+            generator.setTitle(self.document.display_name)
+            painter = QPainter(generator)
+            self.scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+            painter.end()
+        else:
+            scale = 2.0 if rect.width() * rect.height() < 4e7 else 1.0
+            image = QImage(int(rect.width() * scale), int(rect.height() * scale), QImage.Format.Format_ARGB32)
+            image.fill(Qt.GlobalColor.white)
+            painter = QPainter(image)
+            painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+            self.scene.render(painter, QRectF(0, 0, image.width(), image.height()), rect)
+            painter.end()
+            if not image.save(path):
+                QMessageBox.warning(self, "Cannot export", f"{path}: could not write the image")
+                return
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.maybe_save():
+            event.accept()
+        else:
+            event.ignore()

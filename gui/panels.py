@@ -1,0 +1,182 @@
+"""The summary panel (like Keras's ``model.summary()``) and the problems panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.analysis import Analysis
+from engine.layers import fmt_int
+from engine.report import summary_rows
+from gui.canvas.items import ERROR, UNKNOWN, WARNING, shape_text
+from gui.document import Document
+
+__all__ = ["SummaryPanel", "ProblemsPanel", "totals_text"]
+
+_NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def totals_text(analysis: Analysis) -> str:
+    text = (
+        f"Total params: {fmt_int(analysis.total_params)}   Trainable: {fmt_int(analysis.trainable_params)}   "
+        f"Non-trainable: {fmt_int(analysis.non_trainable_params)}"
+    )
+    return text if analysis.totals_complete else text + "   (incomplete: some layers are unknown)"
+
+
+class SummaryPanel(QWidget):
+    """One row per layer in topological order; selecting rows selects layers on the canvas."""
+
+    #: Node ids the user selected in the table.
+    selectionRequested = Signal(list)
+
+    HEADERS = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, len(self.HEADERS))
+        self.table.setHorizontalHeaderLabels(self.HEADERS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.setColumnWidth(0, 260)
+        self.table.setColumnWidth(1, 170)
+        self.table.setColumnWidth(2, 100)
+        self.totals = QLabel()
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.table)
+        layout.addWidget(self.totals)
+        self._rows: dict[str, int] = {}
+        self._syncing = False
+        self.table.itemSelectionChanged.connect(self._on_table_selection)
+        self.document: Document | None = None
+        self.set_document(document)
+
+    def set_document(self, document: Document) -> None:
+        if self.document is not None:
+            self.document.analysed.disconnect(self.refresh)
+        self.document = document
+        document.analysed.connect(self.refresh)
+        self.refresh(document.analysis)
+
+    def refresh(self, analysis: Analysis) -> None:
+        assert self.document is not None
+        rows = summary_rows(self.document.graph, analysis)
+        self._syncing = True
+        selected = set(self.selected_node_ids())
+        self.table.setUpdatesEnabled(False)
+        self.table.setRowCount(len(rows))
+        self._rows = {}
+        for i, row in enumerate(rows):
+            shape = tuple(row["output_shape"][1:]) if row["output_shape"] is not None else None
+            params = "?" if row["params"] is None else fmt_int(row["params"])
+            cells = (f"{row['name']} ({row['type']})", "ERROR" if row["status"] == "error" else shape_text(shape), params, ", ".join(row["inputs"]))
+            colour = {"error": ERROR, "unknown": UNKNOWN}.get(row["status"])
+            for j, text in enumerate(cells):
+                item = self.table.item(i, j)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.table.setItem(i, j, item)
+                item.setText(text)
+                item.setData(_NODE_ROLE, row["id"])
+                item.setForeground(QBrush(colour) if colour else QBrush(QColor("#1E1E1E")))
+                if j == 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setToolTip(row["formula"] or "unknown")
+            self._rows[row["id"]] = i
+        self.table.setUpdatesEnabled(True)
+        self.totals.setText(totals_text(analysis))
+        self._syncing = False
+        self.select_nodes(list(selected))
+
+    def selected_node_ids(self) -> list[str]:
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        return [self.table.item(r, 0).data(_NODE_ROLE) for r in rows if self.table.item(r, 0)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        """Mirror the canvas selection (without echoing it back)."""
+        self._syncing = True
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for node_id in node_ids:
+            if node_id in self._rows:
+                self.table.selectRow(self._rows[node_id])
+        self.table.setSelectionMode(mode)
+        if len(node_ids) == 1 and node_ids[0] in self._rows:
+            self.table.scrollToItem(self.table.item(self._rows[node_ids[0]], 0))
+        self._syncing = False
+
+    def _on_table_selection(self) -> None:
+        if not self._syncing:
+            self.selectionRequested.emit(self.selected_node_ids())
+
+
+class ProblemsPanel(QWidget):
+    """The engine's diagnostics; activating one selects and centres its layer."""
+
+    #: A node id to select and centre on.
+    nodeRequested = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.list)
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemActivated.connect(self._clicked)
+        self.document: Document | None = None
+        self.set_document(document)
+
+    def set_document(self, document: Document) -> None:
+        if self.document is not None:
+            self.document.analysed.disconnect(self.refresh)
+        self.document = document
+        document.analysed.connect(self.refresh)
+        self.refresh(document.analysis)
+
+    def refresh(self, analysis: Analysis) -> None:
+        assert self.document is not None
+        self.list.clear()
+        graph = self.document.graph
+        for d in analysis.diagnostics:
+            where = graph.node(d.node).name if d.node and d.node in graph else "network"
+            text = f"{'✖' if d.severity == 'error' else '⚠'}  {where}: {d.message}"
+            if d.hint:
+                text += f"\n     Hint: {d.hint}"
+            item = QListWidgetItem(text)
+            item.setForeground(QBrush(ERROR if d.severity == "error" else WARNING.darker(130)))
+            item.setData(_NODE_ROLE, d.node)
+            item.setToolTip(d.message + ("\n" + d.hint if d.hint else ""))
+            self.list.addItem(item)
+        if not analysis.diagnostics:
+            item = QListWidgetItem("✔  No problems: every layer has a known shape.")
+            item.setForeground(QBrush(QColor("#2CA02C")))
+            self.list.addItem(item)
+
+    def count(self) -> int:
+        return sum(1 for i in range(self.list.count()) if self.list.item(i).data(_NODE_ROLE) is not None or "✔" not in self.list.item(i).text())
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        node_id = item.data(_NODE_ROLE)
+        if node_id:
+            self.nodeRequested.emit(node_id)

@@ -1,0 +1,392 @@
+"""The editor, driven as a user drives it: palette, mouse wiring, inspector, undo, files, clipboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QSpinBox  # noqa: E402
+
+from engine.project import load_project  # noqa: E402
+from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH  # noqa: E402
+from gui.canvas.view import LAYER_MIME  # noqa: E402
+from gui.document import Document  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from tests.conftest import EXAMPLES, ROOT  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings, monkeypatch):
+    # Unsaved-changes prompts answer "Discard" unless a test says otherwise.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def open_example(win: MainWindow, name: str) -> None:
+    assert win.open_path(str(EXAMPLES / name), as_template=True)
+    QApplication.processEvents()
+
+
+def node_by_name(win: MainWindow, name: str) -> str:
+    node_id = win.document.graph.find(name)
+    assert node_id is not None, name
+    return node_id
+
+
+def view_point(win: MainWindow, scene_point: QPointF) -> QPoint:
+    return win.view.mapFromScene(scene_point)
+
+
+def send_mouse(win: MainWindow, kind, pos: QPoint, buttons=Qt.MouseButton.LeftButton, button=Qt.MouseButton.LeftButton) -> None:
+    viewport = win.view.viewport()
+    event = QMouseEvent(kind, QPointF(pos), QPointF(viewport.mapToGlobal(pos)), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, event)
+
+
+def drag_wire(win: MainWindow, source: str, target: str) -> None:
+    """Press on the source's output port, move over the target node, release: as a user wires."""
+    start = view_point(win, win.scene.nodes[source].output_anchor())
+    end = view_point(win, win.scene.nodes[target].mapToScene(QPointF(NODE_WIDTH / 2, NODE_HEIGHT / 2)))
+    send_mouse(win, QMouseEvent.Type.MouseButtonPress, start)
+    mid = QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2)
+    send_mouse(win, QMouseEvent.Type.MouseMove, mid, button=Qt.MouseButton.NoButton)
+    send_mouse(win, QMouseEvent.Type.MouseMove, end, button=Qt.MouseButton.NoButton)
+    send_mouse(win, QMouseEvent.Type.MouseButtonRelease, end, buttons=Qt.MouseButton.NoButton)
+    QApplication.processEvents()
+
+
+def test_starts_on_an_example_without_importing_tensorflow() -> None:
+    code = (
+        "import os, sys\n"
+        "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from gui.app import create_window\n"
+        "w = create_window(); w.show(); app.processEvents()\n"
+        "print(len(w.scene.nodes), w.document.analysis.is_valid, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True).stdout.split()
+    assert out == ["10", "True", "False", "False"]
+
+
+def test_drag_from_palette_and_double_click_add_layers(window, qtbot) -> None:
+    window.set_document(Document())
+    tree = window.palette.tree
+    item = window.palette.items["Input"]
+    mime = tree.mimeData([item])
+    assert bytes(mime.data(LAYER_MIME)) == b"Input"
+    viewport = window.view.viewport()
+    drop_at = QPointF(200, 150)
+    for kind in (QDragEnterEvent, QDragMoveEvent):  # what Qt sends while a drag crosses the canvas
+        event = kind(drop_at.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(viewport, event)
+        assert event.isAccepted()
+    drop = QDropEvent(drop_at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, drop)
+    QApplication.processEvents()
+    assert [n.type for n in window.document.graph.nodes()] == ["Input"]
+    node_item = next(iter(window.scene.nodes.values()))
+    scene_drop = window.view.mapToScene(drop_at.toPoint())
+    assert node_item.sceneBoundingRect().contains(scene_drop)  # centred where it was dropped
+
+    # double-click "Flatten" with the Input selected: added below it and wired to it
+    window.palette.search.setText("flat")
+    assert window.palette.visible_types() == ["Flatten"]
+    flatten = window.palette.items["Flatten"]
+    rect = tree.visualItemRect(flatten)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # a double-click is click + dblclick
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    QApplication.processEvents()
+    graph = window.document.graph
+    flat_id = graph.find("flatten")
+    assert flat_id is not None and [graph.node(e.source).type for e in graph.inputs_of(flat_id)] == ["Input"]
+    assert window.document.analysis[flat_id].shape == (784,)
+    window.document.undo_stack.undo()
+    assert graph.find("flatten") is None and len(graph) == 1  # the add-and-wire is one step
+
+
+def test_wiring_with_the_mouse_and_refusing_cycles(window) -> None:
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    c5, f6 = node_by_name(window, "c5"), node_by_name(window, "f6")
+    e = graph.inputs_of(f6)[0]
+    window.scene.select_nodes([])
+    # remove the wire c5 -> f6 by selecting it and pressing Delete
+    window.scene.edges[(e.source, e.target, e.slot)].setSelected(True)
+    window.view.setFocus()
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    QApplication.processEvents()
+    assert graph.inputs_of(f6) == []
+    assert window.scene.nodes[f6].status == "error"  # no input
+    assert window.document.analysis[node_by_name(window, "output")].status == "unknown"
+    drag_wire(window, c5, f6)
+    assert [x.source for x in graph.inputs_of(f6)] == [c5]
+    assert window.document.analysis.is_valid
+    # a wire that would close a loop is refused while dragging, with the reason in the status bar
+    output = node_by_name(window, "output")
+    before = len(graph.edges())
+    drag_wire(window, output, node_by_name(window, "flatten"))
+    assert len(graph.edges()) == before
+    messages = []
+    window.scene.message.connect(messages.append)
+    drag_wire(window, output, node_by_name(window, "flatten"))
+    assert any("already has its input" in m or "cycle" in m for m in messages)
+
+
+def test_inspector_edit_updates_shapes_downstream_and_undo(window, qtbot) -> None:
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    c1 = node_by_name(window, "c1")
+    window.scene.select_nodes([c1])
+    spin = window.inspector.findChild(QSpinBox, "param:filters")
+    assert spin is not None and spin.value() == 6
+    spin.setValue(10)
+    QApplication.processEvents()
+    c3 = node_by_name(window, "c3")
+    assert window.document.analysis[c1].shape == (28, 28, 10)
+    assert window.document.analysis[c3].params.total == 5 * 5 * 10 * 16 + 16
+    assert window.scene.nodes[c3].result.params.total == 4016  # the canvas shows the new count
+    row = window.summary._rows[c1]
+    assert window.summary.table.item(row, 1).text() == "(None, 28, 28, 10)"
+    assert "4,016" in window.summary.table.item(window.summary._rows[c3], 2).text()
+    spin.setValue(12)
+    QApplication.processEvents()
+    assert window.document.undo_stack.count() == 1  # consecutive edits of one field merge
+    window.document.undo_stack.undo()
+    QApplication.processEvents()
+    assert graph.node(c1).params["filters"] == 6 and spin.value() == 6
+    assert window.document.analysis[c3].params.total == 2416
+
+
+def test_invalid_value_is_refused_and_last_valid_value_stays(window) -> None:
+    open_example(window, "lenet5.json")
+    flatten = node_by_name(window, "flatten")
+    window.scene.select_nodes([node_by_name(window, "c5")])
+    act = window.inspector.findChild(QLineEdit, "param:name")
+    act.setText("bad/name")
+    act.editingFinished.emit()
+    assert window.document.graph.node(node_by_name(window, "c5")).name == "c5"
+    assert not window.inspector.error.isHidden() and "Not applied" in window.inspector.error.text()
+    assert act.text() == "c5"
+    # ReLU max_value is a text field: letters are refused
+    window.set_document(Document())
+    relu = window.add_layer("ReLU")
+    window.scene.select_nodes([relu])
+    field = window.inspector.findChild(QLineEdit, "param:max_value")
+    field.setText("six")
+    field.editingFinished.emit()
+    assert window.document.graph.node(relu).params["max_value"] is None and field.text() == ""
+    field.setText("6")
+    field.editingFinished.emit()
+    assert window.document.graph.node(relu).params["max_value"] == 6.0
+    assert flatten  # the earlier document's ids are not reused by accident
+
+
+def test_invalid_wiring_shows_error_on_node_edge_and_problems_panel(window) -> None:
+    window.set_document(Document())
+    graph = window.document.graph
+    x = window.add_layer("Input", QPointF(0, 0))
+    window.scene.select_nodes([x])
+    window.inspector.findChild(QLineEdit, "param:shape").setText("784")
+    window.inspector.findChild(QLineEdit, "param:shape").editingFinished.emit()
+    conv = window.add_layer("Conv2D")  # added below the selected Input and wired to it
+    QApplication.processEvents()
+    assert [e.source for e in graph.inputs_of(conv)] == [x]
+    item = window.scene.nodes[conv]
+    assert item.status == "error" and "an image (height, width, channels)" in item.toolTip()
+    edge = next(iter(window.scene.edges.values()))
+    assert edge.pen().color().name() == "#d62728" and "Reshape" in edge.toolTip()
+    problems = window.problems.list
+    assert problems.count() == 1 and "conv2d" in problems.item(0).text()
+    window.scene.select_nodes([])
+    window.problems._clicked(problems.item(0))
+    assert window.scene.selected_node_ids() == [conv]
+    assert "1 error" in window.totals.text()
+
+
+def test_undo_redo_every_kind_of_edit(window) -> None:
+    open_example(window, "inception_module.json")
+    doc, graph = window.document, window.document.graph
+    stack = doc.undo_stack
+
+    def state():  # the graph, independent of the order nodes were (re)inserted in
+        fragment = doc.fragment(graph.node_ids())
+        fragment["nodes"].sort(key=lambda n: n["id"])
+        fragment["edges"].sort(key=lambda e: (e["target"], e["slot"]))
+        return json.dumps(fragment, sort_keys=True)
+
+    start = state()
+    steps = []
+    cat = node_by_name(window, "inception_3a")
+    window.add_layer("Flatten", QPointF(0, 900))
+    steps.append("add")
+    window.scene.select_nodes([node_by_name(window, "flatten")])
+    drag_wire(window, cat, node_by_name(window, "flatten"))
+    steps.append("connect")
+    window.scene.select_nodes([node_by_name(window, "branch1x1")])
+    window.inspector.findChild(QSpinBox, "param:filters").setValue(80)
+    steps.append("param")
+    name = window.inspector.findChild(QLineEdit, "param:name")
+    name.setText("one_by_one")
+    name.editingFinished.emit()
+    steps.append("rename")
+    window.scene.select_nodes([node_by_name(window, "branch_pool")])
+    window.duplicate()
+    steps.append("paste")
+    window.auto_layout()
+    steps.append("layout")
+    window.scene.select_nodes([node_by_name(window, "branch5x5")])
+    window.delete_selection()
+    steps.append("remove")
+    edge = graph.inputs_of(cat)[0]
+    window.scene.clearSelection()
+    window.scene.edges[(edge.source, edge.target, edge.slot)].setSelected(True)
+    window.delete_selection()
+    steps.append("disconnect")
+    # a drag with the mouse is one move command
+    item = window.scene.nodes[node_by_name(window, "features")]
+    x_before = graph.node(node_by_name(window, "features")).position[0]
+    press = view_point(window, item.mapToScene(QPointF(20, 10)))
+    window.scene.select_nodes([])
+    send_mouse(window, QMouseEvent.Type.MouseButtonPress, press)
+    for dx in (10, 30, 60):
+        send_mouse(window, QMouseEvent.Type.MouseMove, press + QPoint(dx, 0), button=Qt.MouseButton.NoButton)
+    send_mouse(window, QMouseEvent.Type.MouseButtonRelease, press + QPoint(60, 0), buttons=Qt.MouseButton.NoButton)
+    steps.append("move")
+    assert stack.count() == len(steps), [stack.text(i) for i in range(stack.count())]
+    assert stack.text(stack.count() - 1).startswith("Move features")
+    assert graph.node(node_by_name(window, "features")).position[0] > x_before + 20
+    end = state()
+    for _ in steps:
+        stack.undo()
+    QApplication.processEvents()
+    assert state() == start
+    assert len(window.scene.nodes) == len(graph) and len(window.scene.edges) == len(graph.edges())
+    for _ in steps:
+        stack.redo()
+    QApplication.processEvents()
+    assert state() == end
+    assert window.history.stack() is stack
+
+
+def test_save_and_reopen_gives_the_same_graph(window, tmp_path, monkeypatch) -> None:
+    open_example(window, "densenet_block.json")
+    window.scene.select_nodes([node_by_name(window, "block_1_conv3x3")])
+    window.inspector.findChild(QSpinBox, "param:filters").setValue(48)
+    assert window.isWindowModified() and window.windowTitle().startswith("DenseNet block")
+    path = tmp_path / "mine.json"
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "mine"), ""))
+    assert window.save()
+    assert not window.isWindowModified() and window.windowTitle() == "mine.json[*] — LayerLab"
+    saved = json.dumps(window.document.fragment(window.document.graph.node_ids()), sort_keys=True)
+    window.new_document()
+    assert len(window.document.graph) == 0
+    assert window.open_path(str(path))
+    assert json.dumps(window.document.fragment(window.document.graph.node_ids()), sort_keys=True) == saved
+    assert window.settings.value("recent")[0] == str(path)
+    assert load_project(path)[0].node(node_by_name(window, "block_1_conv3x3")).params["filters"] == 48
+
+
+def test_unsaved_changes_prompt_can_cancel_close(window, monkeypatch) -> None:
+    open_example(window, "lenet5.json")
+    window.add_layer("Dense")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert asked and window.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert window.close()
+
+
+def test_broken_file_is_reported_and_work_is_kept(window, tmp_path, monkeypatch) -> None:
+    open_example(window, "lenet5.json")
+    window.add_layer("Dense")
+    before = len(window.document.graph)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "layerlab-project", "version": 1, "nodes": [{"id": "x", "type": "Lambda"}]}')
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    assert not window.open_path(str(bad))
+    assert warnings == [f"{bad}: node 'x': unknown layer type 'Lambda'"]
+    assert len(window.document.graph) == before and window.document.modified
+
+
+def test_copy_paste_between_windows(window, qtbot, settings) -> None:
+    open_example(window, "resnet_basic_block.json")
+    other = MainWindow(Document(), settings=settings)
+    qtbot.addWidget(other)
+    ids = [node_by_name(window, n) for n in ("conv_a", "bn_a", "relu_a")]
+    window.scene.select_nodes(ids)
+    window.copy()
+    assert QApplication.clipboard().mimeData().hasFormat("application/x-layerlab-fragment")
+    other.paste()
+    graph = other.document.graph
+    assert sorted(n.name for n in graph.nodes()) == ["bn_a", "conv_a", "relu_a"]
+    assert len(graph.edges()) == 2  # the wires among the copied layers come along
+    other.paste()  # a second paste gets fresh names
+    assert sorted(n.name for n in graph.nodes())[:2] == ["bn_a", "bn_a_1"]
+    QApplication.clipboard().setText("rm -rf / ; not a design")
+    other.paste()
+    assert len(graph) == 6
+
+
+def test_export_png_and_svg(window, tmp_path) -> None:
+    open_example(window, "inception_module.json")
+    window.export_image(str(tmp_path / "canvas.png"))
+    window.export_image(str(tmp_path / "canvas.svg"))
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(tmp_path / "canvas.png"))
+    assert image.width() > 800 and image.height() > 300
+    svg = (tmp_path / "canvas.svg").read_text()
+    assert "<svg" in svg and "branch3x3" in svg
+
+
+def test_large_imported_network_opens_fits_and_zooms(window) -> None:
+    open_example(window, "densenet121.json")
+    assert len(window.scene.nodes) == 429 and len(window.scene.edges) == len(window.document.graph.edges())
+    window.view.fit()
+    assert window.view.zoom < 0.5
+    window.view.zoom_by(1.2)
+    zoomed = window.view.zoom
+    window.view.set_zoom(100)
+    assert window.view.zoom == window.view.MAX_ZOOM and zoomed < window.view.MAX_ZOOM
+    summary_rows = window.summary.table.rowCount()
+    assert summary_rows == 429 and "8,062,504" in window.summary.totals.text()
+
+
+def test_clicking_a_summary_row_selects_the_layer(window) -> None:
+    open_example(window, "vgg_block.json")
+    target = node_by_name(window, "block2_conv1")
+    window.summary.table.selectRow(window.summary._rows[target])
+    assert window.scene.selected_node_ids() == [target]
+    assert window.inspector.node_id == target
+    window.scene.select_nodes([node_by_name(window, "block1_pool")])
+    assert window.summary.selected_node_ids() == [node_by_name(window, "block1_pool")]
+
+
+def test_mime_of_palette_is_the_layer_type(window) -> None:
+    data = QMimeData()
+    data.setData(LAYER_MIME, b"Conv2D")
+    assert window.palette.tree.mimeTypes() == [LAYER_MIME]
