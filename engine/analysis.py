@@ -256,9 +256,8 @@ def _analyse_node(
         count = spec.count_rule(params, [t.shape for t in known], out.shape)
     except ShapeError as exc:
         got = ", ".join(fmt_shape(t.shape) for t in known)
-        message = exc.message if name in exc.message else f"{name}: {exc.message}"
-        return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", "shape", message, exc.hint or f"Input shape(s): {got}.", node_id)]
-    diags = [Diagnostic("warning", "dtype", f"{name}: {msg}", hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
+        return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", "shape", exc.message, exc.hint or f"Input shape(s): {got}.", node_id)]
+    diags = [Diagnostic("warning", "dtype", msg, hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
     return LayerResult(node_id, "ok", out, count, inputs), diags
 
 

@@ -38,5 +38,4 @@ def run(argv: list[str]) -> int:
     app.setOrganizationName("LayerLab")
     window = create_window(argv[0] if argv else None)
     window.show()
-    window.view.fit()
     return app.exec()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMimeData, QPointF, QRectF, QSettings, QSize, Qt
+from PySide6.QtCore import QByteArray, QMimeData, QPointF, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -79,8 +79,9 @@ class MainWindow(QMainWindow):
         self.bottom.addTab(self.problems, "Problems")
         self.bottom.addTab(self.history, "History")
         self.bottom_dock = self._dock("Model", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
-        self.resizeDocks([self.bottom_dock], [250], Qt.Orientation.Vertical)
+        self.resizeDocks([self.bottom_dock], [190], Qt.Orientation.Vertical)
 
+        self._shown_once = False
         self.totals = QLabel()
         self.statusBar().addPermanentWidget(self.totals)
         self._build_actions()
@@ -192,7 +193,7 @@ class MainWindow(QMainWindow):
         for panel in (self.inspector, self.summary, self.problems):
             panel.set_document(document)
         self._bind_document()
-        self.view.fit()
+        self.view.fit(readable=True)
         old.deleteLater()
 
     # -- state shown around the canvas -------------------------------------------------------------
@@ -457,6 +458,12 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Cannot export", f"{path}: could not write the image")
                 return
         self.statusBar().showMessage(f"Exported {path}", 4000)
+
+    def showEvent(self, event) -> None:  # noqa: ANN001
+        super().showEvent(event)
+        if not self._shown_once:  # fit once the window has its real size
+            self._shown_once = True
+            QTimer.singleShot(0, lambda: self.view.fit(readable=True))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():

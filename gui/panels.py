@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 
 from engine.analysis import Analysis
 from engine.layers import fmt_int
-from engine.report import summary_rows
 from gui.canvas.items import ERROR, UNKNOWN, WARNING, shape_text
 from gui.document import Document
 
@@ -63,6 +62,9 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.table)
         layout.addWidget(self.totals)
         self._rows: dict[str, int] = {}
+        self._shown: dict[str, object] = {}
+        self._order: list[str] = []
+        self._names: list[str] = []
         self._syncing = False
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.document: Document | None = None
@@ -76,34 +78,54 @@ class SummaryPanel(QWidget):
         self.refresh(document.analysis)
 
     def refresh(self, analysis: Analysis) -> None:
+        """Show ``analysis``; only rows whose result changed are rewritten (the analyzer reuses
+        unchanged results, so identity tells), which keeps edits on 400-layer networks fast."""
         assert self.document is not None
-        rows = summary_rows(self.document.graph, analysis)
+        graph = self.document.graph
+        nodes = graph.nx_graph.nodes
+        order = analysis.order
+        names = [nodes[n]["name"] for n in order]
+        full = order != self._order or names != self._names
         self._syncing = True
         selected = set(self.selected_node_ids())
         self.table.setUpdatesEnabled(False)
-        self.table.setRowCount(len(rows))
-        self._rows = {}
-        for i, row in enumerate(rows):
-            shape = tuple(row["output_shape"][1:]) if row["output_shape"] is not None else None
-            params = "?" if row["params"] is None else fmt_int(row["params"])
-            cells = (f"{row['name']} ({row['type']})", "ERROR" if row["status"] == "error" else shape_text(shape), params, ", ".join(row["inputs"]))
-            colour = {"error": ERROR, "unknown": UNKNOWN}.get(row["status"])
-            for j, text in enumerate(cells):
-                item = self.table.item(i, j)
-                if item is None:
-                    item = QTableWidgetItem()
-                    self.table.setItem(i, j, item)
-                item.setText(text)
-                item.setData(_NODE_ROLE, row["id"])
-                item.setForeground(QBrush(colour) if colour else QBrush(QColor("#1E1E1E")))
-                if j == 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    item.setToolTip(row["formula"] or "unknown")
-            self._rows[row["id"]] = i
+        if full:
+            self.table.setRowCount(len(order))
+            self._rows = {node_id: i for i, node_id in enumerate(order)}
+            self._shown = {}
+            self._order, self._names = list(order), names
+        for i, node_id in enumerate(order):
+            result = analysis.results[node_id]
+            if self._shown.get(node_id) is result:
+                continue
+            self._shown[node_id] = result
+            self._write_row(i, node_id, result)
         self.table.setUpdatesEnabled(True)
         self.totals.setText(totals_text(analysis))
         self._syncing = False
-        self.select_nodes(list(selected))
+        if full:
+            self.select_nodes(list(selected))
+
+    def _write_row(self, row: int, node_id: str, result) -> None:  # noqa: ANN001
+        assert self.document is not None
+        graph = self.document.graph
+        node = graph.node(node_id)
+        params = "?" if result.params is None else fmt_int(result.params.total)
+        shape = "ERROR" if result.status == "error" else shape_text(result.shape)
+        inputs = ", ".join(graph.node(e.source).name for e in graph.inputs_of(node_id))
+        cells = (f"{node.name} ({node.spec.keras_class})", shape, params, inputs)
+        colour = {"error": ERROR, "unknown": UNKNOWN}.get(result.status)
+        for column, text in enumerate(cells):
+            item = self.table.item(row, column)
+            if item is None:
+                item = QTableWidgetItem()
+                self.table.setItem(row, column, item)
+            item.setText(text)
+            item.setData(_NODE_ROLE, node_id)
+            item.setForeground(QBrush(colour) if colour else QBrush(QColor("#1E1E1E")))
+            if column == 2:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setToolTip(result.params.formula if result.params else "unknown")
 
     def selected_node_ids(self) -> list[str]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})
@@ -160,7 +182,8 @@ class ProblemsPanel(QWidget):
         graph = self.document.graph
         for d in analysis.diagnostics:
             where = graph.node(d.node).name if d.node and d.node in graph else "network"
-            text = f"{'✖' if d.severity == 'error' else '⚠'}  {where}: {d.message}"
+            prefix = "" if d.message.startswith(where) else f"{where}: "
+            text = f"{'✖' if d.severity == 'error' else '⚠'}  {prefix}{d.message}"
             if d.hint:
                 text += f"\n     Hint: {d.hint}"
             item = QListWidgetItem(text)

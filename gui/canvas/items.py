@@ -205,39 +205,41 @@ class NodeItem(QGraphicsObject):
         painter.drawRoundedRect(QRectF(1.5, 1.5, 7, NODE_HEIGHT - 3), 3, 3)
 
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.35:  # far zoomed out: the coloured box is all one can read
+        if lod < 0.35:  # far zoomed out: a solid block in the family colour is what can be seen
+            painter.setBrush(ERROR if status == "error" else FAMILY_COLOURS.get(self.family, UNKNOWN))
+            painter.drawRect(rect)
             return
         left, width = 14.0, NODE_WIDTH - 20
         painter.setFont(self._title_font)
         metrics = QFontMetricsF(self._title_font)
         painter.setPen(TEXT)
-        title = _elide(self.name, metrics, width * 0.62)
-        painter.drawText(QPointF(left, 17), title)
+        painter.drawText(QPointF(left, 17), _elide(self.name, metrics, width))
         painter.setFont(self._body_font)
         body = QFontMetricsF(self._body_font)
         painter.setPen(MUTED)
-        type_text = _elide(self.layer_type, body, width - metrics.horizontalAdvance(title) - 8)
-        painter.drawText(QPointF(left + width - body.horizontalAdvance(type_text), 17), type_text)
+        type_text = self.layer_type + ("  " if self.label else "")
+        painter.drawText(QPointF(left, 34), type_text)
         painter.setPen(TEXT)
-        painter.drawText(QPointF(left, 36), _elide(self.label or " ", body, width))
+        used = body.horizontalAdvance(type_text)
+        painter.drawText(QPointF(left + used, 34), _elide(self.label, body, width - used))
 
         result = self.result
         if status == "error":
             painter.setPen(ERROR)
             message = self.diagnostics[0].message if self.diagnostics else "error"
-            painter.drawText(QRectF(left, 42, width, 32), Qt.TextFlag.TextWordWrap, _elide(message, body, width * 1.9))
+            painter.drawText(QRectF(left, 40, width, 34), Qt.TextFlag.TextWordWrap, _elide(message, body, width * 1.9))
             return
         shape = shape_text(result.shape if result else None)
         params = "? params" if result is None or result.params is None else f"{fmt_int(result.params.total)} params"
         painter.setPen(UNKNOWN if status == "unknown" else QColor("#0B5394"))
-        painter.drawText(QPointF(left, 56), _elide("→ " + shape, body, width))
+        painter.drawText(QPointF(left, 53), _elide("→ " + shape, body, width))
         painter.setPen(MUTED if status != "unknown" else UNKNOWN)
         if result is not None and result.params is not None and result.params.non_trainable:
-            params += f" ({fmt_int(result.params.non_trainable)} fixed)"
-        painter.drawText(QPointF(left, 72), _elide(params, body, width))
+            params += f" ({fmt_int(result.params.non_trainable)} non-trainable)"
+        painter.drawText(QPointF(left, 70), _elide(params, body, width))
         if status == "warning":
             painter.setPen(WARNING)
-            painter.drawText(QPointF(left + width - 10, 72), "⚠")
+            painter.drawText(QPointF(left + width - 10, 70), "⚠")
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -277,7 +279,9 @@ class EdgeItem(QGraphicsPathItem):
         path = QPainterPath(start)
         path.cubicTo(QPointF(start.x(), start.y() + dy), QPointF(end.x(), end.y() - dy), end)
         self.setPath(path)
-        mid = path.pointAtPercent(0.5)
+        # Long wires (skip connections) get their label just below the source, where there is room.
+        length = path.length()
+        mid = path.pointAtPercent(0.5 if length < 220 else 55 / length)
         rect = self.label.boundingRect()
         self.label.setPos(mid.x() + 4, mid.y() - rect.height() / 2)
         if self.target.order_matters:

@@ -42,13 +42,23 @@ class GraphView(QGraphicsView):
     def zoom_by(self, step: float) -> None:
         self.set_zoom(self.zoom * step)
 
-    def fit(self) -> None:
+    #: Below this zoom node text is hard to read; opening a design never starts smaller.
+    READABLE_ZOOM = 0.8
+
+    def fit(self, readable: bool = False) -> None:
+        """Show every layer (F). With ``readable``, never zoom out below `READABLE_ZOOM`; a design too big
+        for that is shown from its top (the inputs) instead."""
         rect = self.scene().itemsBoundingRect()
         if rect.isNull():
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > 1.2:
             self.set_zoom(1.2)
+        if readable and self.zoom < self.READABLE_ZOOM:
+            self.set_zoom(self.READABLE_ZOOM)
+            half_height = self.viewport().height() / 2 / self.zoom
+            self.centerOn(rect.center().x(), rect.top() - 40 + half_height)
+            return
         self.centerOn(rect.center())
 
     def wheelEvent(self, event: QWheelEvent) -> None:

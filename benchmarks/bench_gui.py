@@ -1,0 +1,120 @@
+"""Editor speed, offscreen (issue 3 targets).
+
+- window shown and usable within 2 s of start (fresh process; baseline: a bare PySide6 QMainWindow shown);
+  the GUI process must not import TensorFlow;
+- opening DenseNet121 (429 layers) on the canvas, laid out and drawn: < 2 s (baseline: engine load + analysis);
+- a parameter edit on that graph updates every shape and count on the canvas: < 50 ms (baseline: engine re-analysis).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks._util import ROOT, median_seconds, report
+
+START_CODE = r"""
+import os, sys, time
+t0 = time.perf_counter()
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+{body}
+app.processEvents()
+print(time.perf_counter() - t0, "tensorflow" in sys.modules)
+"""
+APP_BODY = "from gui.app import create_window\nw = create_window(); w.show(); w.grab()"
+BARE_BODY = "from PySide6.QtWidgets import QMainWindow\nw = QMainWindow(); w.show(); w.grab()"
+
+
+def _start(body: str, repeat: int = 5) -> tuple[float, bool]:
+    times, tf = [], False
+    for _ in range(repeat + 1):
+        out = subprocess.run([sys.executable, "-c", START_CODE.format(body=body)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        times.append(float(out[0]))
+        tf = tf or out[1] == "True"
+    times = sorted(times[1:])
+    return times[len(times) // 2], tf
+
+
+def run() -> list[dict]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    results = []
+    app_start, tf_loaded = _start(APP_BODY)
+    bare_start, _ = _start(BARE_BODY)
+    results.append(report("editor start to first frame (s)", app_start, "s", "bare PySide6 window", bare_start, "< 2 s, no TensorFlow", app_start < 2.0 and not tf_loaded))
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from engine.analysis import analyse
+    from engine.project import load_project
+    from gui.commands import SetParamCommand
+    from gui.main_window import EXAMPLES_DIR, MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    path = EXAMPLES_DIR / "densenet121.json"
+    window = MainWindow(settings=QSettings(os.devnull, QSettings.Format.IniFormat))
+    window.resize(1600, 1000)
+    window.show()
+
+    def open_densenet() -> None:
+        window.open_path(str(path), as_template=True)
+        window.view.viewport().repaint()
+        app.processEvents()
+
+    engine_only = median_seconds(lambda: analyse(load_project(path)[0]), repeat=5)
+    open_time = median_seconds(open_densenet, repeat=5)
+    results.append(report("open DenseNet121 on the canvas, drawn (s)", open_time, "s", "engine load + analysis", engine_only, "< 2 s", open_time < 2.0))
+
+    doc = window.document
+    conv = doc.graph.find("conv3_block2_1_conv")
+    window.focus_node(conv)
+    values = [96, 128]
+    state = {"i": 0}
+    edit_times, engine_times = [], []
+    for _ in range(40):
+        state["i"] ^= 1
+        command = SetParamCommand(doc.graph, conv, "filters", values[state["i"]])
+        start = time.perf_counter()
+        doc.undo_stack.push(command)
+        doc.refresh()  # what the event loop does next: analysis, canvas items, summary, inspector
+        window.view.viewport().repaint()
+        app.processEvents()
+        edit_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        doc._analyzer.analyse(doc.graph)
+        engine_times.append(time.perf_counter() - start)
+    edit = sorted(edit_times)[len(edit_times) // 2]
+    engine = sorted(engine_times)[len(engine_times) // 2]
+    assert window.scene.nodes[doc.graph.find("conv3_block2_2_conv")].result.params is not None
+    results.append(report("parameter edit -> canvas, summary updated (ms)", edit * 1e3, "ms", "engine re-analysis", engine * 1e3, "< 50 ms", edit < 0.050))
+    # Smoothness: one frame of panning (scroll + repaint) and of zooming, at reading zoom and zoomed out.
+    view = window.view
+    bar = view.verticalScrollBar()
+
+    def pan_frame() -> None:
+        bar.setValue(bar.value() + 40)
+        view.viewport().repaint()
+
+    def zoom_frame() -> None:
+        view.zoom_by(1.1)
+        view.viewport().repaint()
+        view.zoom_by(1 / 1.1)
+
+    for zoom in (1.0, 0.3):
+        view.set_zoom(zoom)
+        view.centerOn(window.scene.nodes[conv])
+        pan = median_seconds(pan_frame, repeat=30, warmup=3)
+        results.append(report(f"pan one frame on DenseNet121 at zoom {zoom:g} (ms)", pan * 1e3, "ms", "60 fps frame budget", 16.7, "< 16.7 ms", pan < 1 / 60))
+        zoom_time = median_seconds(zoom_frame, repeat=30, warmup=3)
+        results.append(report(f"zoom one frame on DenseNet121 at zoom {zoom:g} (ms)", zoom_time * 1e3, "ms", "60 fps frame budget", 16.7, "< 16.7 ms", zoom_time < 1 / 60))
+    doc.undo_stack.setClean()  # no "save changes?" prompt
+    window.close()
+    return results
+
+
+if __name__ == "__main__":
+    run()
