@@ -15,7 +15,7 @@ from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("summary", "import")
+COMMANDS = ("summary", "import", "export", "train")
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -29,6 +29,30 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="turn a Keras .keras/.h5 model into a LayerLab project")
     p.add_argument("model", help="a .keras or .h5 model file")
     p.add_argument("-o", "--output", required=True, help="project file to write (.json)")
+    p = sub.add_parser("export", help="write the network as a runnable Keras script")
+    p.add_argument("project", help="a LayerLab project (.json) or a Keras model (.keras, .h5)")
+    p.add_argument("-o", "--output", required=True, help="Python file to write")
+    p.add_argument("--train", metavar="DATASET", help="add compile-and-fit code for this dataset (name, .csv, .npz or image folder)")
+    p.add_argument("--target", default="", help="target column of a CSV dataset")
+    p.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd", "rmsprop"])
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--strategy", choices=["mirrored", "multi-worker"], help="tf.distribute strategy for several GPUs or machines")
+    p.add_argument("--keras", metavar="MODEL.keras", help="also save the untrained model (imports TensorFlow)")
+    p = sub.add_parser("train", help="train the network on a dataset, printing progress")
+    p.add_argument("project", help="a LayerLab project (.json) or a Keras model (.keras, .h5)")
+    p.add_argument("--dataset", required=True, help="digits, iris, wine, breast_cancer, mnist, fashion_mnist, cifar10, or a .csv/.npz file or image folder")
+    p.add_argument("--target", default="", help="target column of a CSV dataset")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd", "rmsprop"])
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    p.add_argument("--validation-split", type=float, default=0.2)
+    p.add_argument("--early-stopping", action="store_true")
+    p.add_argument("--save-model", metavar="MODEL.keras", help="save the trained model")
+    p.add_argument("--history", metavar="HISTORY.csv", help="save the per-epoch history")
+    p.add_argument("--json", action="store_true", help="one JSON object per epoch, then one with the final metrics")
     return parser
 
 
@@ -74,15 +98,120 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
+    from engine.analysis import analyse
+    from engine.datasets import resolve
+    from engine.training import TrainConfig
+
+    analysis = analyse(graph)
+    shape = (32, 32, 3)
+    if analysis.input_nodes:
+        dims = tuple(graph.node(analysis.input_nodes[0]).params["shape"])
+        if len(dims) == 3 and None not in dims:
+            shape = dims
+    dataset = resolve(args.dataset if hasattr(args, "dataset") else args.train, args.target, shape)
+    return TrainConfig(
+        dataset=dataset,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        validation_split=getattr(args, "validation_split", 0.2),
+        early_stopping=getattr(args, "early_stopping", False),
+    )
+
+
+def _export(args: argparse.Namespace) -> int:
+    from engine.codegen import generate_code
+    from engine.project import atomic_write_text
+    from engine.training import plan_training
+
+    graph, title = load_any(args.project)
+    training = None
+    if args.train:
+        training = plan_training(graph, _training_config(args, graph))
+        training.strategy = {"mirrored": "mirrored", "multi-worker": "multi_worker"}.get(args.strategy or "")
+    elif args.strategy:
+        raise _UsageError("--strategy needs --train DATASET (it wraps the training code)")
+    source = generate_code(graph, title=title, model_name=_model_name(title), training=training)
+    atomic_write_text(args.output, source)
+    print(f"Wrote {args.output} ({len(graph)} layers).")
+    if args.keras:
+        from engine.training import import_keras_quietly
+
+        import_keras_quietly()
+        namespace: dict = {"__name__": "layerlab_export"}
+        exec(compile(source, args.output, "exec"), namespace)  # noqa: S102 - the code just generated, all values escaped
+        namespace["build_model"]().save(args.keras)
+        print(f"Saved the untrained model to {args.keras}.")
+    return EXIT_OK
+
+
+def _model_name(title: str) -> str:
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", title).strip("_").lower()
+    return name[:60] or "model"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from engine.training import TrainingError, history_csv, run_training
+
+    graph, _title = load_any(args.project)
+    config = _training_config(args, graph)
+
+    def emit(message: dict) -> None:
+        kind = message["type"]
+        if args.json:
+            if kind == "epoch":
+                print(json.dumps({k: message[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")}), flush=True)
+            elif kind == "done":
+                final = {k: v for k, v in message.items() if k not in ("type", "history")}
+                print(json.dumps({"final": True, **final}), flush=True)
+            return
+        if kind == "start":
+            print(f"Training on {message['dataset']}: {message['samples']:,} samples, {message['steps']} batches per epoch, loss {message['loss']}", flush=True)
+        elif kind == "batch":
+            print(f"\repoch {message['epoch']}/{config.epochs}  batch {message['batch']}/{message['steps']}  loss {message['loss']:.4f}", end="", flush=True)
+        elif kind == "epoch":
+            val = "" if message["val_loss"] is None else f"  val_loss {message['val_loss']:.4f}  val_accuracy {message['val_accuracy']:.4f}"
+            acc = "" if message["accuracy"] is None else f"  accuracy {message['accuracy']:.4f}"
+            print(f"\repoch {message['epoch']}/{config.epochs}  loss {message['loss']:.4f}{acc}{val}  ({message['seconds']:.1f} s)", flush=True)
+        elif kind == "done":
+            test = f", test accuracy {message['test_accuracy']:.4f}" if "test_accuracy" in message else ""
+            print(f"Done in {message['seconds']:.1f} s{test}.")
+
+    try:
+        result = run_training(graph, config, emit, save_model=args.save_model)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE if exc.bad_input else EXIT_INVALID
+    if args.history:
+        from engine.project import atomic_write_text
+
+        atomic_write_text(args.history, history_csv(result["history"]))
+    return EXIT_OK
+
+
+class _UsageError(ValueError):
+    pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from engine.codegen import CodegenError
+    from engine.datasets import DatasetError
     from engine.keras_import import KerasImportError
     from engine.project import ProjectError
+    from engine.training import TrainingError
 
     args = _parser().parse_args(argv)
-    handlers = {"summary": _summary, "import": _import}
+    handlers = {"summary": _summary, "import": _import, "export": _export, "train": _train}
     try:
         return handlers[args.command](args)
-    except (ProjectError, KerasImportError) as exc:
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE if exc.bad_input else EXIT_INVALID
+    except (ProjectError, KerasImportError, CodegenError, DatasetError, _UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     except BrokenPipeError:  # piped into head: stop quietly

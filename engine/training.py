@@ -1,0 +1,355 @@
+"""Training a drawn network: what you train is what you export.
+
+`run_training` generates the exported script (`engine.codegen.generate_code` with the dataset's
+``load_data()``), executes that module, checks the data against the model, then compiles and fits it
+with a callback that reports every few batches. It runs in a worker process for the editor
+(`worker_main`) and in-process for ``main.py train``. TensorFlow is imported only here, inside functions.
+
+Messages sent to ``emit`` are dicts with a ``type``: ``start``, ``batch``, ``epoch``, ``done``, ``error``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from engine.analysis import analyse
+from engine.codegen import CodegenError, TrainingCode, generate_code
+from engine.datasets import DatasetError, DatasetSpec, describe, load_data_source
+from engine.graph import NetworkGraph
+
+__all__ = [
+    "TrainConfig",
+    "TrainingError",
+    "plan_training",
+    "estimate_memory",
+    "run_training",
+    "worker_main",
+    "OPTIMIZERS",
+]
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or failed. ``bad_input`` is True for problems with the graph or the data."""
+
+    def __init__(self, message: str, bad_input: bool = False) -> None:
+        super().__init__(message)
+        self.bad_input = bad_input
+
+
+@dataclass
+class TrainConfig:
+    dataset: DatasetSpec = field(default_factory=lambda: DatasetSpec("digits"))
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 10
+    validation_split: float = 0.2
+    early_stopping: bool = False
+    #: Empty: chosen from the dataset and the output layer.
+    loss: str = ""
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["dataset"] = asdict(self.dataset)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        dataset = data.pop("dataset")
+        dataset["image_shape"] = tuple(dataset.get("image_shape", (32, 32, 3)))
+        return cls(dataset=DatasetSpec(**dataset), **data)
+
+
+def _output_info(graph: NetworkGraph) -> tuple[tuple[int | None, ...], str | None]:
+    analysis = analyse(graph)
+    if len(analysis.output_nodes) != 1:
+        raise TrainingError(f"training needs exactly one output layer; this network has {len(analysis.output_nodes)}", True)
+    out = analysis.output_nodes[0]
+    node = graph.node(out)
+    activation = node.params.get("activation") if node.type in ("Dense", "Activation", "Conv2D", "Conv1D") else None
+    if node.type == "Softmax":
+        activation = "softmax"
+    shape = analysis[out].shape
+    assert shape is not None
+    return shape, activation
+
+
+def plan_training(graph: NetworkGraph, config: TrainConfig) -> TrainingCode:
+    """Choose loss and metrics from the task and the output layer, and check the graph can be trained.
+
+    Raises `TrainingError` (bad input) with the fix when the graph is invalid or its output does not
+    fit a classification task.
+    """
+    analysis = analyse(graph)
+    if not analysis.is_valid:
+        first = analysis.errors[0]
+        where = f"{graph.node(first.node).name}: " if first.node else ""
+        raise TrainingError(f"the network has errors; fix them before training ({where}{first.message})", True)
+    if config.optimizer.lower() not in OPTIMIZERS:
+        raise TrainingError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", True)
+    if not (0 < config.learning_rate < 10) or config.batch_size < 1 or config.epochs < 1 or not (0 <= config.validation_split < 1):
+        raise TrainingError("learning rate must be in (0, 10), batch size and epochs at least 1, validation split in [0, 1)", True)
+    shape, activation = _output_info(graph)
+    loss = config.loss
+    from_logits = False
+    if not loss:
+        if shape[-1] == 1:
+            loss = "binary_crossentropy"
+            from_logits = activation != "sigmoid"
+        else:
+            loss = "sparse_categorical_crossentropy"
+            from_logits = activation != "softmax"
+    metrics = ["accuracy"] if "crossentropy" in loss else ["mae"]
+    return TrainingCode(
+        dataset=config.dataset.kind,
+        optimizer=config.optimizer.lower(),
+        learning_rate=config.learning_rate,
+        loss=loss,
+        from_logits=from_logits,
+        metrics=metrics,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_split=config.validation_split,
+        early_stopping=config.early_stopping,
+        load_data_source=load_data_source(config.dataset),
+    )
+
+
+def estimate_memory(graph: NetworkGraph, batch_size: int, optimizer: str = "adam") -> dict[str, int]:
+    """Bytes needed to train: weights, gradients, optimizer state and activations (float32).
+
+    Activations are counted twice (kept for the backward pass, plus their gradients).
+    """
+    analysis = analyse(graph)
+    weights = analysis.total_params * 4
+    slots = {"adam": 2, "adamw": 2, "rmsprop": 1, "sgd": 1}.get(optimizer.lower(), 2)
+    activations = 0
+    for result in analysis.results.values():
+        if result.shape is not None:
+            activations += math.prod(d or 1 for d in result.shape)
+    return {
+        "weights": weights,
+        "gradients": analysis.trainable_params * 4,
+        "optimizer_state": analysis.trainable_params * 4 * slots,
+        "activations": activations * batch_size * 4 * 2,
+    }
+
+
+def _available_memory() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 1024**3
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:,.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def check_memory(graph: NetworkGraph, config: TrainConfig) -> None:
+    need = estimate_memory(graph, config.batch_size, config.optimizer)
+    total = sum(need.values())
+    available = _available_memory()
+    if total > 0.8 * available:
+        parts = ", ".join(f"{k.replace('_', ' ')} {_human(v)}" for k, v in need.items())
+        raise TrainingError(
+            f"training would need about {_human(total)} ({parts}) but only {_human(available)} is free; "
+            "make the network smaller or lower the batch size",
+            True,
+        )
+
+
+def _dims(shape: tuple) -> str:
+    return "x".join("?" if d is None else str(d) for d in shape)
+
+
+def check_data(graph: NetworkGraph, config: TrainConfig, x: Any, y: Any) -> int:
+    """Check the data against the Input and output layer; returns the number of classes."""
+    analysis = analyse(graph)
+    input_node = graph.node(analysis.input_nodes[0])
+    want = tuple(input_node.params["shape"])
+    have = tuple(x.shape[1:])
+    name = config.dataset.label
+    what = "images are" if len(have) >= 2 else "samples have"
+    if len(want) != len(have) or any(w is not None and w != h for w, h in zip(want, have)):
+        have_text = f"{have[0]} features" if len(have) == 1 else _dims(have)
+        raise TrainingError(
+            f"{name} {what} {have_text}, your Input is {_dims(want)}: set the Input shape to {list(have)}",
+            True,
+        )
+    classes = int(y.max()) + 1 if len(y) else 0
+    out_shape, _ = _output_info(graph)
+    units = out_shape[-1]
+    if len(out_shape) != 1:
+        raise TrainingError(f"the output layer gives {_dims(out_shape)} per sample; a classifier needs one vector (add Flatten or GlobalAveragePooling before the last Dense)", True)
+    if units == 1 and classes > 2:
+        raise TrainingError(f"{name} has {classes} classes but the output layer has 1 unit: use Dense({classes}, softmax)", True)
+    if units != 1 and units != classes:
+        raise TrainingError(f"{name} has {classes} classes but the output layer has {units} units: set its units to {classes}", True)
+    return classes
+
+
+def run_training(
+    graph: NetworkGraph,
+    config: TrainConfig,
+    emit: Callable[[dict[str, Any]], None],
+    should_stop: Callable[[], bool] = lambda: False,
+    save_model: str | None = None,
+) -> dict[str, Any]:
+    """Train ``graph`` on ``config.dataset``; report progress through ``emit``; return the final results.
+
+    Raises `TrainingError` (``bad_input`` for graph or data problems).
+    """
+    code = plan_training(graph, config)
+    check_memory(graph, config)
+    try:
+        source = generate_code(graph, model_name="model", training=code)
+    except CodegenError as exc:
+        raise TrainingError(str(exc), True) from None
+
+    keras = import_keras_quietly()
+    import numpy as np
+
+    keras.utils.set_random_seed(config.seed)
+    namespace: dict[str, Any] = {"__name__": "layerlab_exported_model"}
+    exec(compile(source, "<exported model>", "exec"), namespace)  # noqa: S102 - our generated code, every value escaped
+    try:
+        x_train, y_train, x_test, y_test = namespace["load_data"]()
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise TrainingError(f"cannot load {config.dataset.label}: {exc}", True) from None
+    classes = check_data(graph, config, x_train, y_train)
+    model = namespace["build_model"]()
+    model.compile(optimizer=namespace["make_optimizer"](), loss=namespace["make_loss"](), metrics=code.metrics)
+
+    n_train = int(len(x_train) * (1 - config.validation_split))
+    steps = max(1, math.ceil(n_train / config.batch_size))
+    emit({"type": "start", "epochs": config.epochs, "steps": steps, "samples": n_train, "classes": classes,
+          "dataset": describe(config.dataset), "loss": code.loss, "params": model.count_params()})
+
+    history_rows: list[dict[str, Any]] = []
+
+    class Live(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.last = 0.0
+            self.epoch_start = time.perf_counter()
+            self.failure: str | None = None
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch_start = time.perf_counter()
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            loss = float(logs.get("loss", float("nan")))
+            if not math.isfinite(loss):
+                self.failure = f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}: lower the learning rate"
+                self.model.stop_training = True
+                return
+            now = time.perf_counter()
+            if now - self.last > 0.1 or batch + 1 == steps:
+                self.last = now
+                emit({"type": "batch", "epoch": self.epoch + 1, "batch": batch + 1, "steps": steps,
+                      "loss": loss, "accuracy": _float(logs.get("accuracy")), "elapsed": now - self.epoch_start})
+            if should_stop():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            row = {"epoch": epoch + 1, "loss": _float(logs.get("loss")), "accuracy": _float(logs.get("accuracy")),
+                   "val_loss": _float(logs.get("val_loss")), "val_accuracy": _float(logs.get("val_accuracy")),
+                   "seconds": round(time.perf_counter() - self.epoch_start, 3)}
+            history_rows.append(row)
+            emit({"type": "epoch", **row})
+
+    live = Live()
+    callbacks: list[Any] = [live]
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True))
+    started = time.perf_counter()
+    model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+              validation_split=config.validation_split, callbacks=callbacks, verbose=0, shuffle=True)
+    if live.failure:
+        raise TrainingError(live.failure)
+    result: dict[str, Any] = {"type": "done", "stopped": should_stop(), "epochs_run": len(history_rows),
+                              "seconds": round(time.perf_counter() - started, 3), "history": history_rows}
+    if history_rows:
+        result.update({k: v for k, v in history_rows[-1].items() if k not in ("epoch", "seconds")})
+    if x_test is not None and y_test is not None and len(x_test):
+        scores = model.evaluate(x_test, y_test, verbose=0, batch_size=256)
+        scores = scores if isinstance(scores, list) else [scores]
+        result["test_loss"] = float(scores[0])
+        if len(scores) > 1:
+            result["test_accuracy"] = float(scores[1])
+        predictions = model.predict(x_test, verbose=0, batch_size=256)
+        predicted = (predictions[:, 0] > (0.0 if code.from_logits else 0.5)).astype(int) if predictions.shape[-1] == 1 else predictions.argmax(axis=-1)
+        matrix = np.zeros((max(classes, 2), max(classes, 2)), dtype=int)
+        for truth, guess in zip(y_test.astype(int), predicted):
+            matrix[truth, guess] += 1
+        result["confusion_matrix"] = matrix.tolist()
+    if save_model:
+        model.save(save_model)
+        result["model_path"] = save_model
+    emit(result)
+    return result
+
+
+def import_keras_quietly() -> Any:
+    """Import Keras with TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) kept off the terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import sys
+
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        import keras
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return keras
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def history_csv(rows: list[dict[str, Any]]) -> str:
+    """The per-epoch history as CSV text."""
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+    lines = [",".join(columns)]
+    for row in rows:
+        lines.append(",".join("" if row.get(c) is None else f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+    return "\n".join(lines) + "\n"
+
+
+def worker_main(project: dict[str, Any], config: dict[str, Any], queue: Any, stop: Any, save_model: str | None = None) -> None:
+    """Entry point of the editor's training process. Everything goes back through ``queue``."""
+    from engine.project import graph_from_dict
+
+    try:
+        graph, _ = graph_from_dict(project, "editor")
+        run_training(graph, TrainConfig.from_dict(config), queue.put, stop.is_set, save_model)
+    except (TrainingError, DatasetError) as exc:
+        queue.put({"type": "error", "message": str(exc), "bad_input": getattr(exc, "bad_input", True)})
+    except MemoryError:
+        queue.put({"type": "error", "message": "the training process ran out of memory: lower the batch size or the network size", "bad_input": False})
+    except Exception as exc:  # the worker must always say why it ended
+        queue.put({"type": "error", "message": f"training failed: {type(exc).__name__}: {exc}", "bad_input": False})
+
