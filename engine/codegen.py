@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import keyword
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from engine.analysis import analyse
 from engine.graph import NetworkGraph
@@ -75,7 +76,7 @@ _IDENT_RE = re.compile(r"[^0-9A-Za-z_]+")
 
 def identifier(name: str, taken: set[str]) -> str:
     """A safe, unique Python identifier for a layer name (ASCII only, so no look-alike characters)."""
-    base = _IDENT_RE.sub("_", name).strip("_").lower() or "layer"
+    base = _IDENT_RE.sub("_", name).strip("_").lower()[:40].rstrip("_") or "layer"
     if base[0].isdigit():
         base = f"layer_{base}"
     if keyword.iskeyword(base) or base in {"keras", "layers", "inputs", "outputs", "model", "build_model", "tf", "np", "main", "load_data", "train"}:
@@ -113,8 +114,31 @@ def _is_default(spec: ParamSpec, value: Any) -> bool:
     return value == default
 
 
+LINE_LENGTH = 88  # ruff format's default
+
+
+def wrap_call(indent: int, head: str, args: list[str], tail: str) -> list[str]:
+    """``head(args)tail`` at ``indent``, split as ruff format splits a call that does not fit:
+    all arguments on one indented line if they fit there, else one per line with a trailing comma."""
+    pad = " " * indent
+    one_line = f"{pad}{head}({', '.join(args)}){tail}"
+    if len(one_line) <= LINE_LENGTH or not args:
+        return [one_line]
+    inner = " " * (indent + 4)
+    joined = f"{inner}{', '.join(args)}"
+    if len(joined) <= LINE_LENGTH and not any("\n" in a for a in args):
+        return [f"{pad}{head}(", joined, f"{pad}){tail}"]
+    return [f"{pad}{head}(", *(f"{inner}{a}," for a in args), f"{pad}){tail}"]
+
+
 def layer_call(layer_type: str, params: Mapping[str, Any], name: str | None) -> str:
     """``layers.Conv2D(32, 3, strides=2, name="conv1")``: required arguments positional, defaults left out."""
+    args = layer_args(layer_type, params, name)
+    return f"layers.{layer_type}({', '.join(args)})"
+
+
+def layer_args(layer_type: str, params: Mapping[str, Any], name: str | None) -> list[str]:
+    """The argument texts of `layer_call`."""
     spec = get_spec(layer_type)
     args: list[str] = []
     keyword_only = False
@@ -134,15 +158,15 @@ def layer_call(layer_type: str, params: Mapping[str, Any], name: str | None) -> 
             args.append(f"{p.name}={text}")
     if name is not None:
         args.append(f"name={py_literal(name)}")
-    return f"layers.{layer_type}({', '.join(args)})"
+    return args
 
 
-def _input_call(params: Mapping[str, Any], name: str) -> str:
+def _input_args(params: Mapping[str, Any], name: str) -> list[str]:
     args = [f"shape={py_literal(tuple(params['shape']))}"]
     if params["dtype"] != "float32":
         args.append(f"dtype={py_literal(params['dtype'])}")
     args.append(f"name={py_literal(name)}")
-    return f"keras.Input({', '.join(args)})"
+    return args
 
 
 def _is_chain(graph: NetworkGraph, order: list[str]) -> bool:
@@ -176,10 +200,10 @@ def build_model_source(graph: NetworkGraph, model_name: str = "model") -> str:
         lines.append("    return keras.Sequential(")
         lines.append("        [")
         first = g.nodes[order[0]]
-        lines.append(f"            {_input_call(first['params'], first['name'])},")
+        lines += wrap_call(12, "keras.Input", _input_args(first["params"], first["name"]), ",")
         for n in order[1:]:
             data = g.nodes[n]
-            lines.append(f"            {layer_call(data['type'], data['params'], data['name'])},")
+            lines += wrap_call(12, f"layers.{data['type']}", layer_args(data["type"], data["params"], data["name"]), ",")
         lines.append("        ],")
         lines.append(f"        name={py_literal(model_name)},")
         lines.append("    )")
@@ -189,17 +213,17 @@ def build_model_source(graph: NetworkGraph, model_name: str = "model") -> str:
     for n in order:
         data = g.nodes[n]
         if data["type"] == "Input":
-            lines.append(f"    {var[n]} = {_input_call(data['params'], data['name'])}")
+            lines += wrap_call(4, f"{var[n]} = keras.Input", _input_args(data["params"], data["name"]), "")
             continue
         spec = get_spec(data["type"])
         sources = [var[e.source] for e in graph.inputs_of(n)]
         argument = f"[{', '.join(sources)}]" if spec.is_merge else sources[0]
-        lines.append(f"    {var[n]} = {layer_call(data['type'], data['params'], data['name'])}({argument})")
+        lines += wrap_call(4, f"{var[n]} = layers.{data['type']}", layer_args(data["type"], data["params"], data["name"]), f"({argument})")
     ins = [var[n] for n in analysis.input_nodes]
     outs = [var[n] for n in analysis.output_nodes]
     ins_text = ins[0] if len(ins) == 1 else f"[{', '.join(ins)}]"
     outs_text = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
-    lines.append(f"    return keras.Model(inputs={ins_text}, outputs={outs_text}, name={py_literal(model_name)})")
+    lines += wrap_call(4, "return keras.Model", [f"inputs={ins_text}", f"outputs={outs_text}", f"name={py_literal(model_name)}"], "")
     return "\n".join(lines) + "\n"
 
 
@@ -256,8 +280,10 @@ def _training_source(t: TrainingCode) -> str:
             "def train():",
             '    """Train on several machines (MultiWorkerMirroredStrategy).',
             "",
-            "    Start this script on every machine with TF_CONFIG describing the cluster, e.g.",
-            '    TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\'',
+            "    Start this script on every machine with TF_CONFIG describing the cluster and",
+            "    this machine's place in it, e.g. on the first of two workers:",
+            '    TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]},',
+            '                "task": {"type": "worker", "index": 0}}\'',
             '    """',
             "    import tensorflow as tf",
             "",
@@ -281,7 +307,7 @@ def _training_source(t: TrainingCode) -> str:
         f"        callbacks={callbacks},",
         "    )",
         "    if x_test is not None:",
-        '        print("test:", dict(zip(model.metrics_names, model.evaluate(x_test, y_test, verbose=0))))',
+        '        print("test:", model.evaluate(x_test, y_test, verbose=0, return_dict=True))',
         "    return model, history",
     ]
     return "\n".join(helpers + head + body) + "\n"
@@ -304,4 +330,22 @@ def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "mo
         main += ["    model, history = train()", "    model.summary()"]
     parts.append("\n".join(main) + "\n")
     head, *rest = parts
-    return head + "\n" + "\n\n\n".join(p.rstrip("\n") for p in rest) + "\n"
+    return ruff_format(head + "\n" + "\n\n\n".join(p.rstrip("\n") for p in rest) + "\n")
+
+
+def ruff_format(source: str) -> str:
+    """``source`` formatted by ruff with its defaults (what a careful Keras user's editor does).
+
+    Without ruff the code is returned as generated: valid, with long calls already wrapped.
+    """
+    import subprocess
+    import sys
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "format", "--isolated", "--stdin-filename", "model.py", "-"],
+            input=source, capture_output=True, text=True, timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return source
+    return result.stdout if result.returncode == 0 and result.stdout else source

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from engine.analysis import analyse
 from engine.codegen import CodegenError, TrainingCode, generate_code

@@ -15,7 +15,7 @@ from engine.layers.base import (
     fmt_int,
     fmt_shape,
 )
-from engine.layers.common import activation_param, require_known, require_rank, use_bias_param
+from engine.layers.common import ACTIVATIONS, activation_param, require_known, require_rank, use_bias_param
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool")
 INT_DTYPES = ("int32", "int64", "uint8")
@@ -83,7 +83,7 @@ ACTIVATION = LayerSpec(
     type="Activation",
     family="Activation",
     doc="Applies an activation function element-wise; no weights, shape unchanged.",
-    params=(activation_param("relu") ,),
+    params=(ParamSpec("activation", "choice", doc="Function applied element-wise (Keras requires it).", choices=ACTIVATIONS),),
     shape_rule=lambda p, inputs: inputs[0].shape,
     label_rule=lambda p: str(p["activation"] or "linear"),
 )

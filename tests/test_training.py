@@ -1,0 +1,180 @@
+"""Training from the CLI and the engine: progress, final metrics, clear failures, every dataset loader."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.datasets import DatasetError, DatasetSpec, resolve
+from engine.graph import NetworkGraph
+from engine.project import load_project, save_project
+from engine.training import TrainConfig, TrainingError, check_memory, estimate_memory, plan_training, run_training
+from tests.conftest import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.keras
+
+
+def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def dense_net(n_features: int, classes: int, dtype: str = "float32") -> NetworkGraph:
+    graph = NetworkGraph()
+    x = graph.add_node("Input", {"shape": [n_features], "dtype": dtype})
+    h = graph.add_node("Dense", {"units": 16, "activation": "relu"})
+    out = graph.add_node("Dense", {"units": classes, "activation": "softmax" if classes > 1 else "sigmoid"})
+    graph.connect(x, h)
+    graph.connect(h, out)
+    return graph
+
+
+def test_cli_train_json_lines_history_and_model(tmp_path) -> None:
+    result = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--epochs", "3", "--batch-size", "64",
+                 "--json", "--history", str(tmp_path / "h.csv"), "--save-model", str(tmp_path / "m.keras"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    epochs, final = lines[:-1], lines[-1]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert set(epochs[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    assert final["final"] is True and final["epochs_run"] == 3 and 0.5 < final["test_accuracy"] <= 1
+    matrix = np.array(final["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 360
+    rows = list(csv.DictReader(open(tmp_path / "h.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert json.loads(run("summary", str(tmp_path / "m.keras"), "--json").stdout)["total_params"] == 29_066
+
+
+def test_data_that_does_not_fit_the_input_is_refused_with_the_fix() -> None:
+    result = run("train", str(EXAMPLES / "lenet5.json"), "--dataset", "digits", "--epochs", "1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: digits images are 8x8x1, your Input is 32x32x1: set the Input shape to [8, 8, 1]"
+
+
+def test_output_layer_must_match_the_classes() -> None:
+    with pytest.raises(TrainingError, match="iris has 3 classes but the output layer has 5 units: set its units to 3"):
+        run_training(dense_net(4, 5), TrainConfig(DatasetSpec("iris"), epochs=1), lambda m: None)
+
+
+def test_bad_arguments_and_invalid_graph(tmp_path) -> None:
+    assert run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "nonexistent-data").returncode == 2
+    assert run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--optimizer", "magic").returncode == 2
+    graph, _ = load_project(EXAMPLES / "digits_cnn.json")
+    graph.set_params(graph.find("conv1"), {"kernel_size": 9, "padding": "valid"})  # 9x9 on 8x8
+    save_project(graph, tmp_path / "broken.json")
+    result = run("train", str(tmp_path / "broken.json"), "--dataset", "digits")
+    assert result.returncode == 2 and "fix them before training (conv1:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_nan_loss_stops_with_a_message(tmp_path) -> None:
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    x[5, 2] = np.inf
+    np.savez(tmp_path / "bad.npz", x_train=x, y_train=np.arange(64) % 3)
+    save_project(dense_net(4, 3), tmp_path / "net.json")
+    result = run("train", str(tmp_path / "net.json"), "--dataset", str(tmp_path / "bad.npz"), "--epochs", "2")
+    assert result.returncode == 1
+    assert "the loss became nan" in result.stderr and "lower the learning rate" in result.stderr
+
+
+def test_huge_model_is_refused_with_a_memory_estimate() -> None:
+    graph = NetworkGraph()
+    x = graph.add_node("Input", {"shape": [1000]})
+    d = graph.add_node("Dense", {"units": 10**9})
+    graph.connect(x, d)
+    need = estimate_memory(graph, 32)
+    assert need["weights"] == 1001 * 10**9 * 4 and need["optimizer_state"] == 2 * need["weights"]
+    with pytest.raises(TrainingError, match=r"training would need about .* TB .* but only .* is free"):
+        check_memory(graph, TrainConfig())
+
+
+def test_stop_ends_within_a_batch() -> None:
+    graph, _ = load_project(EXAMPLES / "digits_cnn.json")
+    batches = []
+
+    def emit(message: dict) -> None:
+        if message["type"] == "batch":
+            batches.append(message)
+
+    result = run_training(graph, TrainConfig(epochs=20, batch_size=16), emit, should_stop=lambda: bool(batches))
+    assert result["stopped"] and result["epochs_run"] == 1
+    assert result["history"][0]["epoch"] == 1
+
+
+def test_loss_follows_the_output_layer() -> None:
+    graph = dense_net(30, 1)
+    code = plan_training(graph, TrainConfig(DatasetSpec("breast_cancer")))
+    assert (code.loss, code.from_logits) == ("binary_crossentropy", False)
+    graph.set_param(graph.node_ids()[-1], "activation", None)
+    assert plan_training(graph, TrainConfig(DatasetSpec("breast_cancer"))).from_logits
+    result = run_training(dense_net(30, 1), TrainConfig(DatasetSpec("breast_cancer"), epochs=10, learning_rate=0.01), lambda m: None)
+    assert result["test_accuracy"] > 0.85 and np.array(result["confusion_matrix"]).shape == (2, 2)
+
+
+def test_csv_npz_and_image_folder_datasets(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    path = tmp_path / "flowers.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["a", "b", "species", "c"])
+        for i in range(90):
+            label = ["setosa", "virginica", "versicolor"][i % 3]
+            writer.writerow([rng.normal() + i % 3, rng.normal(), label, rng.normal() - i % 3])
+    with pytest.raises(DatasetError, match="choose the target column"):
+        run_training(dense_net(3, 3), TrainConfig(resolve(str(path)), epochs=1), lambda m: None)
+    with pytest.raises(TrainingError, match="column 'kind' is not in"):
+        run_training(dense_net(3, 3), TrainConfig(resolve(str(path), target="kind"), epochs=1), lambda m: None)
+    result = run_training(dense_net(3, 3), TrainConfig(resolve(str(path), target="species"), epochs=5), lambda m: None)
+    assert result["epochs_run"] == 5
+
+    np.savez(tmp_path / "d.npz", x_train=rng.normal(size=(40, 6)), y_train=np.arange(40) % 2, x_test=rng.normal(size=(8, 6)), y_test=np.arange(8) % 2)
+    result = run_training(dense_net(6, 2), TrainConfig(resolve(str(tmp_path / "d.npz")), epochs=1), lambda m: None)
+    assert "test_accuracy" in result
+    np.savez(tmp_path / "wrong.npz", features=np.zeros((3, 2)))
+    with pytest.raises(TrainingError, match="lacks x_train, y_train"):
+        run_training(dense_net(6, 2), TrainConfig(resolve(str(tmp_path / "wrong.npz")), epochs=1), lambda m: None)
+
+    from PIL import Image
+
+    for label, colour in (("cats", 40), ("dogs", 200)):
+        (tmp_path / "pets" / label).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (20, 14), (colour, colour + i, 50)).save(tmp_path / "pets" / label / f"{i}.png")
+    graph = NetworkGraph()
+    x = graph.add_node("Input", {"shape": [16, 16, 3]})
+    f = graph.add_node("Flatten")
+    out = graph.add_node("Dense", {"units": 2, "activation": "softmax"})
+    graph.connect(x, f)
+    graph.connect(f, out)
+    spec = resolve(str(tmp_path / "pets"), image_shape=(16, 16, 3))
+    assert spec.kind == "images"
+    result = run_training(graph, TrainConfig(spec, epochs=2, batch_size=4), lambda m: None)
+    assert np.array(result["confusion_matrix"]).sum() == 3  # 20% of 12 images held out
+
+
+def test_keras_datasets_loading_code_with_generated_data(monkeypatch) -> None:
+    import keras
+
+    rng = np.random.default_rng(2)
+    fake = ((rng.integers(0, 255, size=(50, 28, 28)), rng.integers(0, 10, size=(50,))),
+            (rng.integers(0, 255, size=(10, 28, 28)), rng.integers(0, 10, size=(10,))))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: fake)
+    graph = NetworkGraph()
+    x = graph.add_node("Input", {"shape": [28, 28, 1]})
+    f = graph.add_node("Flatten")
+    out = graph.add_node("Dense", {"units": 10, "activation": "softmax"})
+    graph.connect(x, f)
+    graph.connect(f, out)
+    result = run_training(graph, TrainConfig(DatasetSpec("mnist"), epochs=1), lambda m: None)
+    assert np.array(result["confusion_matrix"]).sum() == 10
+
+    def offline():
+        raise OSError("URL fetch failure: network is unreachable")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(TrainingError, match=r"MNIST could not be downloaded \(is this machine online\?\)"):
+        run_training(graph, TrainConfig(DatasetSpec("mnist"), epochs=1), lambda m: None)
