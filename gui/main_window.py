@@ -35,6 +35,7 @@ from gui.document import Document, EditRefused
 from gui.inspector import InspectorWidget
 from gui.palette import PaletteWidget
 from gui.panels import ProblemsPanel, SummaryPanel, totals_text
+from gui.training_panel import TrainingPanel
 
 __all__ = ["MainWindow", "EXAMPLES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples"]
 
@@ -79,6 +80,10 @@ class MainWindow(QMainWindow):
         self.bottom.addTab(self.problems, "Problems")
         self.bottom.addTab(self.history, "History")
         self.bottom_dock = self._dock("Model", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
+        self.training = TrainingPanel(self.document)
+        self.training_dock = self._dock("Training", self.training, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
+        self.tabifyDockWidget(self.bottom_dock, self.training_dock)
+        self.bottom_dock.raise_()
         self.resizeDocks([self.bottom_dock], [190], Qt.Orientation.Vertical)
 
         self._shown_once = False
@@ -126,6 +131,8 @@ class MainWindow(QMainWindow):
         self._action(file, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
         file.addSeparator()
         self._action(file, "&Import Keras Model…", self.import_dialog, QKeySequence("Ctrl+I"))
+        self._action(file, "Export &Keras Code…", lambda: self.export_code_dialog(False), QKeySequence("Ctrl+E"))
+        self._action(file, "Export Keras Code with &Training…", lambda: self.export_code_dialog(True))
         self._action(file, "Export Canvas as &PNG…", lambda: self.export_dialog("png"))
         self._action(file, "Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
         file.addSeparator()
@@ -142,6 +149,11 @@ class MainWindow(QMainWindow):
         self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll, canvas_only=True)
         edit.addSeparator()
         self._action(edit, "Show &History", lambda: self._show_tab(self.history))
+
+        train = bar.addMenu("&Train")
+        self._action(train, "Show &Training Panel", self.show_training, QKeySequence("Ctrl+T"))
+        self._action(train, "&Start Training", lambda: self.show_training() or self.training.start(), QKeySequence(Qt.Key.Key_F5))
+        self._action(train, "St&op Training", self.training.stop, QKeySequence("Shift+F5"))
 
         view = bar.addMenu("&View")
         self._action(view, "&Fit to View", self.view.fit, QKeySequence(Qt.Key.Key_F), canvas_only=True)
@@ -170,6 +182,7 @@ class MainWindow(QMainWindow):
         self.summary.selectionRequested.connect(self._select_from_panel)
         self.problems.nodeRequested.connect(self.focus_node)
         self.inspector.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.training.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
     def _bind_document(self) -> None:
         doc = self.document
@@ -190,7 +203,7 @@ class MainWindow(QMainWindow):
         self.document = document
         self.scene = GraphScene(document, self)
         self.view.setScene(self.scene)
-        for panel in (self.inspector, self.summary, self.problems):
+        for panel in (self.inspector, self.summary, self.problems, self.training):
             panel.set_document(document)
         self._bind_document()
         self.view.fit(readable=True)
@@ -465,8 +478,40 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             QTimer.singleShot(0, lambda: self.view.fit(readable=True))
 
+    def show_training(self) -> None:
+        self.training_dock.show()
+        self.training_dock.raise_()
+
+    def export_code_dialog(self, with_training: bool) -> None:
+        stem = Path(self.document.display_name).stem
+        path, _ = QFileDialog.getSaveFileName(self, "Export Keras Code", f"{stem}.py", "Python (*.py)")
+        if path:
+            self.export_code(path, with_training)
+
+    def export_code(self, path: str, with_training: bool = False) -> bool:
+        """Write the design as a Keras script (with the training panel's settings when asked)."""
+        from engine.codegen import CodegenError, generate_code
+        from engine.datasets import DatasetError
+        from engine.project import atomic_write_text
+        from engine.training import TrainingError, plan_training
+
+        try:
+            training = plan_training(self.document.graph, self.training.config()) if with_training else None
+            name = "".join(c if c.isalnum() else "_" for c in Path(self.document.display_name).stem).strip("_") or "model"
+            source = generate_code(self.document.graph, title=self.document.title, model_name=name[:60], training=training)
+            atomic_write_text(path, source)
+        except (CodegenError, TrainingError, DatasetError) as exc:
+            QMessageBox.warning(self, "Cannot export", str(exc))
+            return False
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot export", f"{path}: {exc.strerror or exc}")
+            return False
+        self.statusBar().showMessage(f"Exported Keras code to {path}", 5000)
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
+            self.training.shutdown()
             event.accept()
         else:
             event.ignore()

@@ -390,3 +390,100 @@ def test_mime_of_palette_is_the_layer_type(window) -> None:
     data = QMimeData()
     data.setData(LAYER_MIME, b"Conv2D")
     assert window.palette.tree.mimeTypes() == [LAYER_MIME]
+
+
+def _wait_training(window, qtbot, timeout: int = 120_000) -> None:
+    qtbot.waitUntil(lambda: not window.training.running, timeout=timeout)
+
+
+@pytest.mark.keras
+def test_training_in_a_worker_with_live_curves_and_results(window, qtbot, tmp_path) -> None:
+    open_example(window, "digits_cnn.json")
+    panel = window.training
+    assert panel.dataset.currentData() == "digits"  # chosen from the Input shape
+    panel.epochs.setValue(4)
+    ticks = []
+    timer_start = [0.0]
+    import time
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if timer_start[0]:
+            ticks.append(now - timer_start[0])
+        timer_start[0] = now
+
+    from PySide6.QtCore import QTimer
+
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(tick)
+    heartbeat.start(10)
+    assert panel.start()
+    assert panel.running and not panel.start()  # one run at a time
+    edits_during = window.add_layer("Dense", QPointF(900, 900))  # the editor stays usable while training
+    _wait_training(window, qtbot)
+    heartbeat.stop()
+    run = panel.runs[-1]
+    assert run.error is None, run.error
+    assert [e["epoch"] for e in run.epochs] == [1, 2, 3, 4]
+    assert len(run.batch_x) > len(run.epochs)  # curves moved during epochs, not only at their end
+    assert run.result["val_accuracy"] > 0.8
+    assert panel.matrix.rowCount() == 10 and "validation accuracy" in panel.results.text()
+    assert "tensorflow" not in sys.modules or edits_during  # TensorFlow lives in the worker
+    assert max(ticks) < 0.5, f"event loop stalled {max(ticks):.3f} s"
+    panel.save_history(str(tmp_path / "h.csv"))
+    panel.save_model(str(tmp_path / "m.keras"))
+    assert (tmp_path / "h.csv").read_text().startswith("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,")
+    assert (tmp_path / "m.keras").stat().st_size > 10_000
+    assert panel.start() is False and "not connected to any Input" in panel.status.text()  # the Dense added above
+    window.document.undo_stack.undo()
+    # a second run, overlaid with the first
+    panel.runs_list.item(0).setCheckState(Qt.CheckState.Checked)
+    panel.epochs.setValue(1)
+    assert panel.start()
+    _wait_training(window, qtbot)
+    assert len(panel.runs) == 2 and {k[0] for k in panel._items} == {1, 2}
+
+
+@pytest.mark.keras
+def test_stop_and_killed_worker_keep_the_design(window, qtbot) -> None:
+    open_example(window, "digits_cnn.json")
+    panel = window.training
+    before = json.dumps(window.document.fragment(window.document.graph.node_ids()), sort_keys=True)
+    panel.epochs.setValue(500)
+    assert panel.start()
+    qtbot.waitUntil(lambda: bool(panel.current and panel.current.batch_x), timeout=120_000)
+    panel.stop()
+    _wait_training(window, qtbot, 30_000)
+    assert panel.runs[-1].error is None and panel.runs[-1].result["stopped"] and len(panel.runs[-1].epochs) < 500
+    assert panel.start()
+    qtbot.waitUntil(lambda: bool(panel.current and panel.current.batch_x), timeout=120_000)
+    panel.kill_worker()
+    _wait_training(window, qtbot, 30_000)
+    assert "stopped unexpectedly" in panel.runs[-1].error
+    assert json.dumps(window.document.fragment(window.document.graph.node_ids()), sort_keys=True) == before
+    assert len(panel.runs) == 2 and panel.runs[0].epochs  # the finished run's curves are kept
+
+
+def test_training_refuses_an_invalid_design_before_starting(window) -> None:
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    graph.set_param(graph.find("c3"), "kernel_size", 20)
+    assert window.training.start() is False and not window.training.running
+    assert "Cannot train: the network has errors" in window.training.status.text()
+
+
+@pytest.mark.keras
+def test_data_mismatch_is_reported_by_the_worker(window, qtbot) -> None:
+    open_example(window, "lenet5.json")
+    window.training.dataset.setCurrentIndex(window.training.dataset.findData("digits"))
+    assert window.training.start()
+    _wait_training(window, qtbot)
+    assert window.training.runs[-1].error == "digits images are 8x8x1, your Input is 32x32x1: set the Input shape to [8, 8, 1]"
+
+
+def test_export_keras_code_from_the_editor(window, tmp_path) -> None:
+    open_example(window, "resnet_basic_block.json")
+    assert window.export_code(str(tmp_path / "block.py"))
+    source = (tmp_path / "block.py").read_text()
+    assert "def build_model():" in source and 'name="projection"' in source
+    assert window.export_code(str(tmp_path / "train.py"), with_training=False)

@@ -1,0 +1,56 @@
+"""The training worker process: ``python -m engine.worker``.
+
+Reads one JSON line from stdin: ``{"project": {...}, "config": {...}, "model_path": "..." | null}``,
+then trains, writing one JSON message per line to stdout (see `engine.training`). A later ``stop``
+line on stdin ends training after the current batch. The last message is ``done`` or ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+
+
+def main() -> int:
+    from engine.training import worker_main
+
+    # Training takes every core; a lower scheduling priority lets the editor (which launched this
+    # process) run first when it needs the CPU, so drawing and editing never wait on training.
+    if hasattr(os, "nice"):
+        try:
+            os.nice(10)
+        except OSError:
+            pass
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def emit(message: dict) -> None:
+        with lock:
+            sys.stdout.write(json.dumps(message) + "\n")
+            sys.stdout.flush()
+
+    try:
+        request = json.loads(sys.stdin.readline())
+    except ValueError:
+        emit({"type": "error", "message": "the worker received no valid request", "bad_input": True})
+        return 2
+
+    def watch_stdin() -> None:
+        for line in sys.stdin:
+            if line.strip() == "stop":
+                stop.set()
+        stop.set()  # the editor went away: stop too
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+
+    class Queue:
+        put = staticmethod(emit)
+
+    worker_main(request["project"], request["config"], Queue, stop, request.get("model_path"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

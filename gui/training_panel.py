@@ -1,0 +1,548 @@
+"""The training panel: choose data and settings, train in a worker process, watch the curves live.
+
+The editor never imports TensorFlow: training runs ``python -m engine.worker`` in a separate process
+(a QProcess) that writes one JSON message per line; Qt hands them over as they arrive, so the editor
+never waits. A worker that crashes, runs out of memory or is killed is reported; the graph and the
+finished runs stay.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.analysis import analyse
+from engine.datasets import BUILTIN, DatasetError, resolve
+from engine.project import atomic_write_text, graph_to_dict
+from engine.training import OPTIMIZERS, TrainConfig, TrainingError, check_memory, history_csv, plan_training
+from gui.document import Document
+
+__all__ = ["TrainingPanel", "Run"]
+
+_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+
+
+@dataclass
+class Run:
+    """One training run: its settings, curves and results (kept after the run to compare)."""
+
+    number: int
+    label: str
+    colour: str
+    steps: int = 1
+    batch_x: list[float] = field(default_factory=list)
+    batch_loss: list[float] = field(default_factory=list)
+    batch_acc: list[float] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    model_path: str | None = None
+
+
+class TrainingPanel(QWidget):
+    #: A message for the status bar.
+    message = Signal(str)
+    #: Emitted when a run ends (its Run).
+    finished = Signal(object)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.runs: list[Run] = []
+        self.current: Run | None = None
+        self._process: QProcess | None = None
+        self._finishing: set[QProcess] = set()
+        self._buffer = b""
+        self._stderr_tail = b""
+        self._ended = False
+        self._started_at = 0.0
+        self._tmp = tempfile.mkdtemp(prefix="layerlab-runs-")
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self.kill_worker)
+        self._redraw_timer = QTimer(self)  # batch messages arrive ~10/s; plots redraw at most ~10/s
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(100)
+        self._redraw_timer.timeout.connect(self.redraw)
+        self._build()
+
+    # -- layout --------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.dataset = QComboBox()
+        for name, (description, _task) in BUILTIN.items():
+            self.dataset.addItem(name, name)
+            self.dataset.setItemData(self.dataset.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
+        self.dataset.addItem("CSV / NPZ file…", "__file__")
+        self.dataset.addItem("Folder of images…", "__folder__")
+        self.dataset.activated.connect(self._dataset_chosen)
+        self.target = QLineEdit(placeholderText="target column (CSV)")
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(list(OPTIMIZERS))
+        self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=5.0, singleStep=0.0005, value=0.001)
+        self.loss = QComboBox()
+        self.loss.addItem("automatic (from data and output layer)", "")
+        for loss in ("sparse_categorical_crossentropy", "binary_crossentropy"):
+            self.loss.addItem(loss, loss)
+        self.batch_size = QSpinBox(minimum=1, maximum=65536, value=32)
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=20)
+        self.validation = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
+        self.early = QCheckBox("stop when validation loss stops improving")
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("dataset", self.dataset)
+        form.addRow("", self.target)
+        form.addRow("optimizer", self.optimizer)
+        form.addRow("learning rate", self.lr)
+        form.addRow("loss", self.loss)
+        form.addRow("batch size", self.batch_size)
+        form.addRow("epochs", self.epochs)
+        form.addRow("validation split", self.validation)
+        form.addRow("", self.early)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        controls = QWidget()
+        left = QVBoxLayout(controls)
+        left.addLayout(form)
+        left.addLayout(buttons)
+        left.addWidget(self.progress)
+        left.addWidget(self.status)
+        left.addStretch(1)
+
+        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.loss_plot = pg.PlotWidget(title="Loss")
+        self.acc_plot = pg.PlotWidget(title="Accuracy")
+        for plot, corner in ((self.loss_plot, (-10, 10)), (self.acc_plot, (-10, -40))):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setLabel("bottom", "epoch")
+            legend = plot.addLegend(offset=corner, labelTextSize="8pt")
+            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+        self._items: dict[tuple[int, str], Any] = {}
+        self.acc_plot.setYRange(0, 1)
+        plots = QWidget()
+        plots_layout = QHBoxLayout(plots)
+        plots_layout.setContentsMargins(0, 0, 0, 0)
+        plots_layout.addWidget(self.loss_plot)
+        plots_layout.addWidget(self.acc_plot)
+
+        self.results = QLabel("No run yet.")
+        self.results.setWordWrap(True)
+        self.results.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.matrix = QTableWidget()
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.runs_list = QListWidget()
+        self.runs_list.itemChanged.connect(lambda _item: self.redraw())
+        self.save_model_button = QPushButton("Save trained model…")
+        self.save_history_button = QPushButton("Save history (CSV)…")
+        self.save_model_button.clicked.connect(self.save_model_dialog)
+        self.save_history_button.clicked.connect(self.save_history_dialog)
+        for b in (self.save_model_button, self.save_history_button):
+            b.setEnabled(False)
+        results_box = QWidget()
+        results_layout = QVBoxLayout(results_box)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.results)
+        tabs = QTabWidget()
+        tabs.addTab(self.matrix, "Confusion matrix (rows: true class, columns: predicted)")
+        runs_box = QWidget()
+        runs_layout = QVBoxLayout(runs_box)
+        runs_layout.addWidget(QLabel("Tick runs to overlay their curves:"))
+        runs_layout.addWidget(self.runs_list)
+        tabs.addTab(runs_box, "Runs")
+        results_layout.addWidget(tabs)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.save_model_button)
+        save_row.addWidget(self.save_history_button)
+        results_layout.addLayout(save_row)
+
+        splitter = QSplitter()
+        splitter.addWidget(controls)
+        splitter.addWidget(plots)
+        splitter.addWidget(results_box)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(splitter)
+        self._choose_defaults()
+
+    def set_document(self, document: Document) -> None:
+        """Show another design; finished runs stay for comparison."""
+        self.document = document
+        self._choose_defaults()
+
+    def _choose_defaults(self) -> None:
+        """Pick a built-in dataset that fits the Input, so Start works on the examples."""
+        analysis = self.document.analysis
+        if not analysis.input_nodes:
+            return
+        shape = tuple(self.document.graph.node(analysis.input_nodes[0]).params["shape"])
+        guess = {(8, 8, 1): "digits", (28, 28, 1): "mnist", (32, 32, 3): "cifar10", (4,): "iris", (13,): "wine", (30,): "breast_cancer"}.get(shape)
+        if guess:
+            self.dataset.setCurrentIndex(self.dataset.findData(guess))
+
+    def _dataset_chosen(self, index: int) -> None:
+        kind = self.dataset.itemData(index)
+        if kind == "__file__":
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset file", "", "Data (*.csv *.npz)")
+        elif kind == "__folder__":
+            path = QFileDialog.getExistingDirectory(self, "Folder with one subfolder per class")
+        else:
+            return
+        if path:
+            self.dataset.insertItem(0, os.path.basename(path.rstrip("/")) or path, path)
+            self.dataset.setCurrentIndex(0)
+        else:
+            self.dataset.setCurrentIndex(0)
+
+    # -- running -------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def config(self) -> TrainConfig:
+        graph = self.document.graph
+        analysis = analyse(graph)
+        shape = (32, 32, 3)
+        if analysis.input_nodes:
+            dims = tuple(graph.node(analysis.input_nodes[0]).params["shape"])
+            if len(dims) == 3 and None not in dims:
+                shape = dims
+        dataset = resolve(self.dataset.currentData(), self.target.text().strip(), shape)
+        return TrainConfig(
+            dataset=dataset,
+            optimizer=self.optimizer.currentText(),
+            learning_rate=self.lr.value(),
+            batch_size=self.batch_size.value(),
+            epochs=self.epochs.value(),
+            validation_split=self.validation.value(),
+            early_stopping=self.early.isChecked(),
+            loss=self.loss.currentData(),
+        )
+
+    def start(self) -> bool:
+        """Check the design and data settings, then start a worker. Problems are shown, not raised."""
+        if self.running:
+            return False
+        try:
+            config = self.config()
+            plan_training(self.document.graph, config)  # graph errors, output/loss problems
+            check_memory(self.document.graph, config)
+        except (TrainingError, DatasetError) as exc:
+            self._fail_before_start(str(exc))
+            return False
+        number = len(self.runs) + 1
+        run = Run(number, f"#{number} {config.dataset.label}, {config.optimizer} lr={config.learning_rate:g}, bs={config.batch_size}", _COLOURS[(number - 1) % len(_COLOURS)])
+        run.model_path = os.path.join(self._tmp, f"run{number}.keras")
+        self.current = run
+        self._buffer, self._stderr_tail, self._ended = b"", b"", False
+        process = QProcess(self)
+        root = str(Path(__file__).resolve().parent.parent)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONPATH", root + os.pathsep + env.value("PYTHONPATH", ""))
+        env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
+        process.setProcessEnvironment(env)
+        process.setWorkingDirectory(root)
+        process.readyReadStandardOutput.connect(self._read_stdout)
+        process.readyReadStandardError.connect(self._read_stderr)
+        process.finished.connect(self._finished)
+        self._process = process
+        request = {"project": graph_to_dict(self.document.graph), "config": config.to_dict(), "model_path": run.model_path}
+        process.start(sys.executable, ["-m", "engine.worker"])
+        process.write((json.dumps(request) + "\n").encode("utf-8"))
+        self._started_at = time.monotonic()
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy until the worker reports (TensorFlow takes a few seconds to load)
+        self.progress.setFormat("starting TensorFlow…")
+        self.status.setText("Starting the training process…")
+        self.redraw()
+        return True
+
+    def _fail_before_start(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#D62728'>Cannot train: {message}</span>")
+        self.message.emit(f"Cannot train: {message}")
+
+    def stop(self) -> None:
+        """Ask the worker to stop after the current batch (killed if it does not within 10 s)."""
+        if self._process is not None:
+            self._process.write(b"stop\n")
+            self._kill_timer.start(10_000)
+            self.status.setText("Stopping after this batch…")
+
+    def kill_worker(self) -> None:
+        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
+            self._process.kill()
+
+    def _read_stdout(self) -> None:
+        if self._process is None:
+            return
+        self._buffer += bytes(self._process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue  # not ours (a library printing to stdout)
+            if isinstance(message, dict) and not self._ended:
+                self._handle(message)
+
+    def _read_stderr(self) -> None:
+        if self._process is not None:
+            self._stderr_tail = (self._stderr_tail + bytes(self._process.readAllStandardError()))[-4000:]
+
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._read_stdout()
+        if self._ended:
+            return
+        if status == QProcess.ExitStatus.CrashExit:
+            reason = "it was killed or crashed"
+        else:
+            reason = f"exit code {code}"
+        last = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        detail = f": {last[0][:200]}" if last[0] else ""
+        self._end(error=f"the training process stopped unexpectedly ({reason}{detail}); your design is unchanged")
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        run = self.current
+        assert run is not None
+        kind = message.get("type")
+        if kind == "start":
+            run.steps = message["steps"]
+            self.progress.setRange(0, message["epochs"] * message["steps"])
+            self.status.setText(f"Training on {message['dataset']}: {message['samples']:,} samples, loss {message['loss']}, {message['params']:,} parameters.")
+        elif kind == "batch":
+            x = message["epoch"] - 1 + message["batch"] / message["steps"]
+            run.batch_x.append(x)
+            run.batch_loss.append(message["loss"])
+            run.batch_acc.append(message["accuracy"] if message["accuracy"] is not None else float("nan"))
+            done = (message["epoch"] - 1) * message["steps"] + message["batch"]
+            self.progress.setRange(0, self.epochs.value() * message["steps"])
+            self.progress.setValue(done)
+            elapsed = time.monotonic() - self._started_at
+            total = self.progress.maximum()
+            left = elapsed / max(done, 1) * (total - done)
+            self.progress.setFormat(f"epoch {message['epoch']}/{self.epochs.value()}  batch {message['batch']}/{message['steps']}  ~{left:.0f} s left")
+            if not self._redraw_timer.isActive():
+                self._redraw_timer.start()
+        elif kind == "epoch":
+            run.epochs.append(message)
+            self.redraw()
+        elif kind == "done":
+            run.result = message
+            self._end()
+        elif kind == "error":
+            self._end(error=message.get("message", "training failed"))
+
+    def _end(self, error: str | None = None) -> None:
+        run = self.current
+        assert run is not None
+        self._ended = True
+        self._kill_timer.stop()
+        process, self._process = self._process, None
+        if process is not None:
+            # Never wait here: TensorFlow takes a second to shut down. The process is left to exit
+            # (its stdin closing tells it to), and killed if it has not after 10 s.
+            process.closeWriteChannel()
+            if process.state() == QProcess.ProcessState.NotRunning:
+                process.deleteLater()
+            else:
+                process.finished.disconnect(self._finished)
+                process.finished.connect(process.deleteLater)
+                process.finished.connect(lambda *_a, p=process: self._finishing.discard(p))
+                self._finishing.add(process)
+                QTimer.singleShot(10_000, process, process.kill)
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if error is None else 0)
+        self.progress.setFormat("done" if error is None else "failed")
+        run.error = error
+        self.runs.append(run)
+        item = QListWidgetItem(run.label + ("  (failed)" if error else ""))
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        item.setForeground(QBrush(QColor(run.colour)))
+        self.runs_list.blockSignals(True)
+        self.runs_list.addItem(item)
+        self.runs_list.blockSignals(False)
+        if error:
+            self.status.setText(f"<span style='color:#D62728'>{error}</span>")
+            self.results.setText(f"Run #{run.number} failed: {error}")
+            self.message.emit(f"Training failed: {error}")
+        else:
+            self._show_results(run)
+        self.save_model_button.setEnabled(error is None and run.model_path is not None and os.path.exists(run.model_path))
+        self.save_history_button.setEnabled(bool(run.epochs))
+        self.current = run
+        self.redraw()
+        self.finished.emit(run)
+
+    def _show_results(self, run: Run) -> None:
+        r = run.result or {}
+
+        def pct(key: str) -> str:
+            return "—" if r.get(key) is None else f"{100 * r[key]:.1f}%"
+
+        stopped = " (stopped early)" if r.get("stopped") else ""
+        self.results.setText(
+            f"<b>Run #{run.number}</b>{stopped}: {r.get('epochs_run', 0)} epochs in {r.get('seconds', 0):.1f} s<br>"
+            f"training accuracy {pct('accuracy')}, validation accuracy <b>{pct('val_accuracy')}</b>, test accuracy <b>{pct('test_accuracy')}</b>"
+        )
+        self.status.setText("Finished." + stopped)
+        matrix = r.get("confusion_matrix")
+        if not matrix:
+            self.matrix.setRowCount(0)
+            self.matrix.setColumnCount(0)
+            return
+        n = len(matrix)
+        self.matrix.setRowCount(n)
+        self.matrix.setColumnCount(n)
+        self.matrix.setHorizontalHeaderLabels([str(i) for i in range(n)])
+        self.matrix.setVerticalHeaderLabels([str(i) for i in range(n)])
+        top = max(max(row) for row in matrix) or 1
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(row):
+                item = QTableWidgetItem(str(count))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                strength = count / top
+                base = QColor(44, 160, 44) if i == j else QColor(214, 39, 40)
+                item.setBackground(QBrush(QColor(base.red(), base.green(), base.blue(), int(30 + 170 * strength) if count else 0)))
+                self.matrix.setItem(i, j, item)
+
+    # -- plotting ------------------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Show the current run and the ticked ones. Plot items are kept and only given new data,
+        which keeps an update to a few milliseconds however long the run."""
+        shown = [self.runs[i] for i in range(self.runs_list.count()) if self.runs_list.item(i).checkState() == Qt.CheckState.Checked]
+        if self.current is not None and self.current not in shown:
+            shown.append(self.current)
+        wanted: set[tuple[int, str]] = set()
+        for run in shown:
+            for key, plot, xs, ys, style in self._curves(run):
+                wanted.add((run.number, key))
+                item = self._items.get((run.number, key))
+                if item is None:
+                    item = plot.plot(name=None if key.startswith("batch") else f"#{run.number} {key.split('_')[0]}", **style)
+                    self._items[(run.number, key)] = item
+                item.setData(xs, ys)
+        for key in list(self._items):
+            if key not in wanted:
+                item = self._items.pop(key)
+                for plot in (self.loss_plot, self.acc_plot):
+                    if item in plot.listDataItems():
+                        plot.removeItem(item)
+
+    def _curves(self, run: Run) -> list[tuple[str, Any, list, list, dict]]:
+        colour = QColor(run.colour)
+        faded = run is not self.current
+        batch = {"pen": pg.mkPen(colour.lighter(150 if not faded else 175), width=1)}
+        train = {"pen": pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if faded else Qt.PenStyle.SolidLine), "symbol": "o", "symbolSize": 5, "symbolBrush": colour}
+        val = {"pen": pg.mkPen(colour.darker(150), width=2, style=Qt.PenStyle.DotLine), "symbol": "s", "symbolSize": 5, "symbolBrush": colour.darker(150)}
+        xs = [e["epoch"] for e in run.epochs]
+        curves = [("batch_loss", self.loss_plot, run.batch_x, run.batch_loss, batch),
+                  ("train_loss", self.loss_plot, xs, [e["loss"] for e in run.epochs], train)]
+        if any(a == a for a in run.batch_acc):
+            curves.append(("batch_acc", self.acc_plot, run.batch_x, run.batch_acc, batch))
+        if run.epochs and run.epochs[0].get("val_loss") is not None:
+            curves.append(("validation_loss", self.loss_plot, xs, [e["val_loss"] for e in run.epochs], val))
+        if run.epochs and run.epochs[0].get("accuracy") is not None:
+            curves.append(("train_acc", self.acc_plot, xs, [e["accuracy"] for e in run.epochs], train))
+        if run.epochs and run.epochs[0].get("val_accuracy") is not None:
+            curves.append(("validation_acc", self.acc_plot, xs, [e["val_accuracy"] for e in run.epochs], val))
+        return curves
+
+    # -- saving --------------------------------------------------------------------------------------
+
+    def save_model_dialog(self) -> None:
+        run = self.current
+        if run is None or not run.model_path:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save trained model", f"trained_run{run.number}.keras", "Keras model (*.keras)")
+        if path:
+            self.save_model(path)
+
+    def save_model(self, path: str) -> None:
+        assert self.current is not None and self.current.model_path
+        try:
+            shutil.copyfile(self.current.model_path, path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return
+        self.message.emit(f"Saved the trained model to {path}")
+
+    def save_history_dialog(self) -> None:
+        run = self.current
+        if run is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save history", f"history_run{run.number}.csv", "CSV (*.csv)")
+        if path:
+            self.save_history(path)
+
+    def save_history(self, path: str) -> None:
+        assert self.current is not None
+        try:
+            atomic_write_text(path, history_csv(self.current.epochs))
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return
+        self.message.emit(f"Saved the history to {path}")
+
+    def shutdown(self) -> None:
+        """Stop a running worker and remove temporary files (the window is closing)."""
+        process, self._process = self._process, None
+        if process is not None:
+            self._ended = True
+        for p in [process, *self._finishing]:
+            if p is not None and p.state() != QProcess.ProcessState.NotRunning:
+                p.kill()
+                p.waitForFinished(2000)
+        self._finishing.clear()
+        shutil.rmtree(self._tmp, ignore_errors=True)
