@@ -43,6 +43,17 @@ def run() -> list[dict]:
     incremental = median_seconds(edit_and_reanalyse, repeat=100, warmup=4)
     results.append(report("re-analyse after one parameter change (ms)", incremental * 1e3, "ms", "full pass", full * 1e3, "< 5 ms", incremental < 0.005))
 
+    from engine.graph import NetworkGraph
+
+    chain = NetworkGraph()
+    previous = chain.add_node("Input", {"shape": [16]})
+    for _ in range(10_000):
+        node = chain.add_node("Dense", {"units": 16})
+        chain.connect(previous, node)
+        previous = node
+    long_chain = median_seconds(lambda: analyse(chain), repeat=5)
+    results.append(report("analyse a 10,000-layer chain (s)", long_chain, "s", "1 s budget", 1.0, "well under 1 s", long_chain < 0.5))
+
     python_start = median_process_seconds([sys.executable, "-c", "pass"], repeat=5)
     cli = median_process_seconds([sys.executable, "main.py", "summary", str(DENSENET)], repeat=5)
     results.append(report("main.py summary densenet121.json (s)", cli, "s", "bare Python start", python_start, "< 1 s", cli < 1.0))

@@ -257,7 +257,7 @@ def _analyse_node(
     except ShapeError as exc:
         got = ", ".join(fmt_shape(t.shape) for t in known)
         return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", "shape", exc.message, exc.hint or f"Input shape(s): {got}.", node_id)]
-    diags = [Diagnostic("warning", "dtype", msg, hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
+    diags = [Diagnostic("warning", spec.warn_code, msg, hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
     return LayerResult(node_id, "ok", out, count, inputs), diags
 
 

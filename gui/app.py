@@ -38,4 +38,6 @@ def run(argv: list[str]) -> int:
     app.setOrganizationName("LayerLab")
     window = create_window(argv[0] if argv else None)
     window.show()
+    extra = window.offer_recovery()  # after a crash: restore autosaved work
+    app._layerlab_windows = [window, *extra]  # keep them alive
     return app.exec()

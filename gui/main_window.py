@@ -35,6 +35,7 @@ from gui.document import Document, EditRefused
 from gui.inspector import InspectorWidget
 from gui.palette import PaletteWidget
 from gui.panels import ProblemsPanel, SummaryPanel, totals_text
+from gui.recovery import Autosaver, RecoveryStore
 from gui.training_panel import TrainingPanel
 
 __all__ = ["MainWindow", "EXAMPLES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples"]
@@ -58,7 +59,7 @@ def examples() -> list[tuple[str, Path]]:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, document: Document | None = None, settings: QSettings | None = None) -> None:
+    def __init__(self, document: Document | None = None, settings: QSettings | None = None, recovery: RecoveryStore | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings("LayerLab", "LayerLab")
         self.resize(1500, 920)
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.bottom_dock], [190], Qt.Orientation.Vertical)
 
         self._shown_once = False
+        self._restored = False
+        self.autosaver = Autosaver(recovery if recovery is not None else RecoveryStore(), self)
         self.totals = QLabel()
         self.statusBar().addPermanentWidget(self.totals)
         self._build_actions()
@@ -191,6 +194,7 @@ class MainWindow(QMainWindow):
         doc.analysed.connect(self._on_analysed)
         doc.titleChanged.connect(self._update_title)
         self.history.setStack(doc.undo_stack)
+        self.autosaver.watch(doc)
         self._on_analysed(doc.analysis)
         self._update_title()
 
@@ -478,6 +482,36 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             QTimer.singleShot(0, lambda: self.view.fit(readable=True))
 
+    def offer_recovery(self) -> list[MainWindow]:
+        """After a crash: offer to restore each autosaved design. Returns extra windows opened."""
+        store = self.autosaver.store
+        extra: list[MainWindow] = []
+        for token, recovered in store.pending():
+            answer = QMessageBox.question(
+                self,
+                "Restore unsaved work?",
+                f"LayerLab stopped before {recovered.describe()} was saved.\nRestore it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                store.forget(token)
+                continue
+            try:
+                document = store.restore(token, recovered)
+            except ProjectError as exc:
+                QMessageBox.warning(self, "Cannot restore", str(exc))
+                store.forget(token)
+                continue
+            target = self if not extra and not self.document.modified and self._restored is False else MainWindow(settings=self.settings, recovery=store)
+            if target is self:
+                self._restored = True
+            else:
+                target.show()
+                extra.append(target)
+            target.set_document(document)
+            target.statusBar().showMessage(f"Restored {recovered.describe()}", 10000)
+        return extra
+
     def show_training(self) -> None:
         self.training_dock.show()
         self.training_dock.raise_()
@@ -512,6 +546,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
             self.training.shutdown()
+            self.autosaver.stop()
             event.accept()
         else:
             event.ignore()

@@ -69,6 +69,16 @@ def test_summary_exit_1_on_errors_with_diagnostics(tmp_path) -> None:
         ("frobnicate",),
         ("import", "missing.keras", "-o", "x.json"),
         ("import", str(EXAMPLES / "lenet5.json"), "-o", "x.json"),
+        ("summary", "/dev/null"),
+        ("summary", sys.executable),
+        ("summary", "weird\u202ename.json"),
+        ("export", str(EXAMPLES / "lenet5.json"), "-o", "/nonexistent-dir/x.py"),
+        ("export", str(EXAMPLES / "lenet5.json")),
+        ("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--epochs", "-1"),
+        ("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--lr", "nan"),
+        ("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--batch-size", "many"),
+        ("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", str(EXAMPLES)),
+        ("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", str(EXAMPLES / "lenet5.json")),
     ],
 )
 def test_bad_input_exits_2_without_traceback(args) -> None:

@@ -41,6 +41,9 @@ CASES: list[Case] = [
     ("LeakyReLU", {"negative_slope": 0.1}, [(5,)], F),
     ("Softmax", {"axis": -1}, [(3, 4)], F),
     ("Softmax", {"axis": 1}, [(3, 4)], F),
+    ("Softmax", {"axis": 0}, [(3, 4)], F),
+    ("Softmax", {"axis": 3}, [(3, 4)], F),
+    ("Softmax", {"axis": -3}, [(3, 4)], F),
     ("Dropout", {"rate": 0.5}, [(10,)], F),
     ("SpatialDropout1D", {"rate": 0.2}, [(10, 4)], F),
     ("SpatialDropout1D", {"rate": 0.2}, [(10,)], F),
@@ -73,6 +76,8 @@ CASES: list[Case] = [
     ("Conv2DTranspose", {"filters": 4, "kernel_size": (3, 3), "strides": (2, 2), "output_padding": (2, 2)}, [(7, 7, 8)], F),
     ("Conv2DTranspose", {"filters": 4, "kernel_size": (3, 3), "dilation_rate": (2, 2)}, [(7, 7, 8)], F),
     ("DepthwiseConv2D", {"kernel_size": (3, 3)}, [(32, 32, 64)], F),
+    ("DepthwiseConv2D", {"kernel_size": (3, 3), "strides": (2, 2), "dilation_rate": (2, 2)}, [(15, 15, 4)], F),
+    ("SeparableConv2D", {"filters": 4, "kernel_size": (1, 1), "strides": (2, 2), "dilation_rate": (2, 2)}, [(5, 5, 1)], F),
     ("DepthwiseConv2D", {"kernel_size": (3, 3), "depth_multiplier": 2, "strides": (2, 2), "padding": "same", "use_bias": False}, [(15, 15, 8)], F),
     ("SeparableConv2D", {"filters": 128, "kernel_size": (3, 3), "padding": "same"}, [(32, 32, 64)], F),
     ("SeparableConv2D", {"filters": 10, "kernel_size": (3, 3), "depth_multiplier": 3, "use_bias": False}, [(9, 9, 4)], F),
@@ -153,6 +158,9 @@ CASES: list[Case] = [
     ("Concatenate", {}, [(8, 32), (8, 8, 32)], F),
     ("Concatenate", {}, [(None, 32), (8, 16)], F),
     ("Concatenate", {}, [(10,), (20,), (30,)], F),
+    ("Concatenate", {"axis": 0}, [(4, 5), (4, 5)], F),
+    ("Concatenate", {"axis": 0}, [(4, 5), (4, 6)], F),
+    ("Concatenate", {"axis": 3}, [(4, 5), (4, 5)], F),
 ]
 
 

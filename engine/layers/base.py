@@ -350,6 +350,8 @@ class LayerSpec:
     warn_rule: WarnRule | None = None
     label_rule: LabelRule | None = None
     dtype_rule: DtypeRule | None = None
+    #: Diagnostic code of the warnings ``warn_rule`` gives.
+    warn_code: str = "suspicious"
     _by_name: dict[str, ParamSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

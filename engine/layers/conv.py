@@ -181,12 +181,19 @@ def _depthwise_shape(layer: str):
     def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
         shape = inputs[0].shape
         require_rank(layer, shape, (3,), _rank_hint(2))
-        _check_stride_dilation(layer, p)
         channels = require_known(layer, shape, -1, "number of channels (last axis)")
         out_channels = p["filters"] if "filters" in p else channels * p["depth_multiplier"]
         return _spatial(layer, p, shape, 2) + (out_channels,)
 
     return rule
+
+
+def _stride_dilation_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+    # Keras builds Depthwise/SeparableConv2D with both (unlike Conv2D), but TensorFlow refuses to run it.
+    if max(p["strides"]) > 1 and max(p["dilation_rate"]) > 1:
+        return [("strides > 1 together with dilation_rate > 1: Keras builds the model, but TensorFlow refuses to run it.",
+                 "Set either strides or dilation_rate back to 1.")]
+    return []
 
 
 def _depthwise_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
@@ -210,6 +217,8 @@ DEPTHWISE_CONV2D = LayerSpec(
     shape_rule=_depthwise_shape("DepthwiseConv2D"),
     count_rule=_depthwise_count,
     label_rule=conv_label,
+    warn_rule=_stride_dilation_warn,
+    warn_code="runtime",
 )
 
 
@@ -236,6 +245,8 @@ SEPARABLE_CONV2D = LayerSpec(
     shape_rule=_depthwise_shape("SeparableConv2D"),
     count_rule=_separable_count,
     label_rule=conv_label,
+    warn_rule=_stride_dilation_warn,
+    warn_code="runtime",
 )
 
 SPECS = (_conv(1), _conv(2), CONV2D_TRANSPOSE, DEPTHWISE_CONV2D, SEPARABLE_CONV2D)

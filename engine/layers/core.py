@@ -112,11 +112,19 @@ LEAKY_RELU = LayerSpec(
 
 
 def _softmax_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    return inputs[0].shape  # Keras builds any axis; a wrong one fails only when the model runs (warned below)
+
+
+def _softmax_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
     shape = inputs[0].shape
-    axis = p["axis"]
-    if not -len(shape) - 1 <= axis <= len(shape) or axis == 0 or axis == -len(shape) - 1:
-        raise ShapeError(f"Softmax: axis {axis} does not exist for an input of shape {fmt_shape(shape)}.", "Use axis=-1 (the last axis).")
-    return shape
+    axis, rank = p["axis"], len(shape) + 1
+    if not -rank <= axis < rank:
+        return [(f"Softmax: axis {axis} does not exist for an input of shape {fmt_shape(shape)}; Keras builds the model "
+                 "but it will fail as soon as it runs.", "Use axis=-1 (the last axis).")]
+    if axis % rank == 0:
+        return [("Softmax over the batch axis (axis 0) mixes different samples; Keras allows it, but it is almost never meant.",
+                 "Use axis=-1 to turn each sample's scores into probabilities.")]
+    return []
 
 
 SOFTMAX = LayerSpec(
@@ -125,6 +133,8 @@ SOFTMAX = LayerSpec(
     doc="Turns scores into probabilities that sum to 1 along an axis.",
     params=(ParamSpec("axis", "int", -1, "Axis to normalise (Keras counts the batch as 0; -1 is the last)."),),
     shape_rule=_softmax_shape,
+    warn_rule=_softmax_warn,
+    warn_code="axis",
 )
 
 
@@ -197,6 +207,7 @@ EMBEDDING = LayerSpec(
     shape_rule=_embedding_shape,
     count_rule=_embedding_count,
     warn_rule=_embedding_warn,
+    warn_code="dtype",
     label_rule=lambda p: f"{p['input_dim']} -> {p['output_dim']}",
 )
 

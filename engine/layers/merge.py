@@ -63,7 +63,10 @@ def _concat_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
                 f"Concatenate joins tensors of the same rank, but input 1 is {fmt_shape(shapes[0])} and input {index} is {fmt_shape(shape)}.",
                 "Reshape or Flatten one branch so both have the same number of axes.",
             )
-    axis = canonical_axis("Concatenate", p["axis"], rank + 1)
+    if p["axis"] % (rank + 1) == 0 and -(rank + 1) <= p["axis"] <= rank:
+        axis = -1  # the batch axis: every sample axis must agree (Keras builds it; warned below)
+    else:
+        axis = canonical_axis("Concatenate", p["axis"], rank + 1)
     for dim in range(rank):
         if dim == axis:
             continue
@@ -75,9 +78,19 @@ def _concat_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
                 "Pool or pad the branches to the same height and width, or concatenate along another axis.",
             )
     out = list(shapes[0])
+    if axis == -1 and p["axis"] % (rank + 1) == 0:
+        return tuple(out)
     sizes = [s[axis] for s in shapes]
     out[axis] = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
     return tuple(out)
+
+
+def _concat_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+    rank = len(inputs[0].shape) + 1
+    if -rank <= p["axis"] < rank and p["axis"] % rank == 0:
+        return [("Concatenate along the batch axis (axis 0) stacks samples, not features; Keras allows it, but it is rarely meant.",
+                 "Use axis=-1 to join the features (channels) of each sample.")]
+    return []
 
 
 CONCATENATE = LayerSpec(
@@ -89,6 +102,8 @@ CONCATENATE = LayerSpec(
     min_inputs=2,
     max_inputs=None,
     label_rule=lambda p: "" if p["axis"] == -1 else f"axis {p['axis']}",
+    warn_rule=_concat_warn,
+    warn_code="axis",
 )
 
 SPECS = (

@@ -1,0 +1,192 @@
+"""Autosave and crash recovery.
+
+A few seconds after an edit the open design is written, atomically, to a recovery file, never over the
+user's file: ``.NAME.layerlab-recovery.json`` beside a saved design, or a file in the recovery folder for
+an untitled one. An index in the recovery folder lists them. Saving or closing normally removes the
+recovery file; after a crash (even ``kill -9``) the next start finds it and offers to restore, losing at
+most one autosave interval of work.
+
+The recovery folder is ``$LAYERLAB_DATA_DIR/recovery`` when that variable is set, else the platform's
+application data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer
+
+from engine.project import ProjectError, atomic_write_text, graph_from_dict, graph_to_dict, read_json_file
+from gui.document import Document
+
+__all__ = ["RecoveryStore", "Autosaver", "Recovered", "AUTOSAVE_SECONDS"]
+
+#: Seconds between an edit and its autosave (``LAYERLAB_AUTOSAVE_SECONDS`` overrides it).
+AUTOSAVE_SECONDS = float(os.environ.get("LAYERLAB_AUTOSAVE_SECONDS", "5"))
+
+
+def data_dir() -> Path:
+    override = os.environ.get("LAYERLAB_DATA_DIR")
+    if override:
+        return Path(override)
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location or Path.home() / ".layerlab")
+
+
+@dataclass
+class Recovered:
+    """A design that was being edited when LayerLab stopped without saving."""
+
+    recovery_path: str
+    original_path: str | None
+    title: str
+    saved_at: float
+
+    def describe(self) -> str:
+        name = Path(self.original_path).name if self.original_path else (self.title or "an untitled design")
+        return f"{name} (autosaved {time.strftime('%H:%M:%S', time.localtime(self.saved_at))})"
+
+
+class RecoveryStore:
+    """Where recovery files live, and the index that finds them after a crash."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or data_dir() / "recovery"
+        self.index_path = self.folder / "index.json"
+
+    def _index(self) -> dict[str, Any]:
+        try:
+            data = read_json_file(self.index_path)
+        except ProjectError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.index_path, json.dumps(index, indent=1))
+
+    def path_for(self, document: Document, token: str) -> Path:
+        if document.path:
+            original = Path(document.path)
+            return original.with_name(f".{original.name}.layerlab-recovery.json")
+        return self.folder / f"untitled-{token}.layerlab-recovery.json"
+
+    def write(self, document: Document, token: str) -> Path:
+        path = self.path_for(document, token)
+        doc = graph_to_dict(document.graph, name=document.title, description=document.description)
+        doc["recovery"] = {"original_path": document.path, "saved_at": time.time(), "pid": os.getpid()}
+        try:
+            atomic_write_text(path, json.dumps(doc))
+        except OSError:  # a read-only folder beside the file: fall back to the recovery folder
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"{token}.layerlab-recovery.json"
+            atomic_write_text(path, json.dumps(doc))
+        index = self._index()
+        index[token] = str(path)
+        self._write_index(index)
+        return path
+
+    def discard(self, token: str) -> None:
+        index = self._index()
+        path = index.pop(token, None)
+        if path:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            self._write_index(index)
+
+    def pending(self) -> list[tuple[str, Recovered]]:
+        """Recovery files left by sessions that did not end normally: (token, what)."""
+        found = []
+        for token, path in self._index().items():
+            try:
+                doc = read_json_file(path)
+                info = doc.get("recovery", {}) if isinstance(doc, dict) else {}
+            except ProjectError:
+                continue
+            if _alive(info.get("pid")) and info.get("pid") != os.getpid():
+                continue  # another LayerLab window is still running and owns it
+            found.append((token, Recovered(str(path), info.get("original_path"), doc.get("name", ""), float(info.get("saved_at", 0)))))
+        return found
+
+    def restore(self, token: str, recovered: Recovered) -> Document:
+        """The recovered design as an unsaved document (Save writes to the original file)."""
+        doc = read_json_file(recovered.recovery_path)
+        doc.pop("recovery", None)
+        graph, meta = graph_from_dict(doc, recovered.recovery_path)
+        document = Document(graph, recovered.original_path, meta.get("name", ""))
+        document.description = meta.get("description", "")
+        document.undo_stack.resetClean()  # unsaved: the user decides whether to keep it
+        self.discard(token)
+        return document
+
+    def forget(self, token: str) -> None:
+        self.discard(token)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Autosaver(QObject):
+    """Writes the window's document to its recovery file `AUTOSAVE_SECONDS` after each change."""
+
+    def __init__(self, store: RecoveryStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.token = uuid.uuid4().hex[:12]
+        self.document: Document | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(AUTOSAVE_SECONDS * 1000))
+        self._timer.timeout.connect(self.save_now)
+
+    def watch(self, document: Document) -> None:
+        if self.document is not None:
+            try:
+                self.document.undo_stack.indexChanged.disconnect(self._changed)
+                self.document.titleChanged.disconnect(self._title_changed)
+            except (RuntimeError, TypeError):
+                pass
+        self.store.discard(self.token)
+        self.document = document
+        document.undo_stack.indexChanged.connect(self._changed)
+        document.titleChanged.connect(self._title_changed)
+        if document.modified:
+            self._timer.start()
+
+    def _changed(self, _index: int) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _title_changed(self) -> None:
+        if self.document is not None and not self.document.modified:
+            self._timer.stop()
+            self.store.discard(self.token)  # saved: nothing to recover
+
+    def save_now(self) -> None:
+        if self.document is not None and self.document.modified:
+            try:
+                self.store.write(self.document, self.token)
+            except OSError:
+                pass  # autosave must never interrupt editing
+
+    def stop(self) -> None:
+        """The window closes normally: no recovery needed."""
+        self._timer.stop()
+        self.store.discard(self.token)
