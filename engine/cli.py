@@ -15,7 +15,7 @@ from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("summary", "import", "export", "train")
+COMMANDS = ("summary", "import", "export", "train", "check", "grade", "diff")
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="print every layer's output shape and parameter count, and the problems")
     p.add_argument("project", help="a LayerLab project (.json) or a Keras model (.keras, .h5)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--explain", action="store_true", help="also show how every number comes about (formulas, output sizes, receptive fields)")
     p = sub.add_parser("import", help="turn a Keras .keras/.h5 model into a LayerLab project")
     p.add_argument("model", help="a .keras or .h5 model file")
     p.add_argument("-o", "--output", required=True, help="project file to write (.json)")
@@ -53,6 +54,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-model", metavar="MODEL.keras", help="save the trained model")
     p.add_argument("--history", metavar="HISTORY.csv", help="save the per-epoch history")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then one with the final metrics")
+    p = sub.add_parser("check", help="check a design against an exercise")
+    p.add_argument("exercise", help="an exercise file (.json)")
+    p.add_argument("design", help="the student's project file (.json)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
+    p = sub.add_parser("grade", help="check every design in a folder against an exercise and write a CSV report")
+    p.add_argument("exercise", help="an exercise file (.json)")
+    p.add_argument("folder", help="a folder of student project files (*.json)")
+    p.add_argument("-o", "--output", required=True, help="CSV report to write")
+    p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
+    p = sub.add_parser("diff", help="compare two designs layer by layer")
+    p.add_argument("a", help="first design (.json, .keras, .h5)")
+    p.add_argument("b", help="second design")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -80,7 +95,7 @@ def _summary(args: argparse.Namespace) -> int:
         json.dump(summary_json(graph, analysis), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(summary_text(graph, analysis, title))
+        print(summary_text(graph, analysis, title, explain_numbers=args.explain))
     return EXIT_OK if analysis.is_valid else EXIT_INVALID
 
 
@@ -193,6 +208,74 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check(args: argparse.Namespace) -> int:
+    from engine.exercises import check_design, load_exercise
+    from engine.project import load_project
+
+    exercise = load_exercise(args.exercise)
+    graph, meta = load_project(args.design)
+    results = check_design(exercise, graph, meta.get("answers", {}), train=args.train)
+    failed = [r for r in results if r.status == "failed"]
+    if args.json:
+        print(json.dumps({"exercise": exercise.title, "design": args.design, "passed": not failed,
+                          "score": sum(r.passed for r in results), "total": len(results), "criteria": [r.to_dict() for r in results]}))
+    else:
+        print(f"{exercise.title}: {Path(args.design).name}")
+        for r in results:
+            mark = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
+            print(f"  [{mark}] {r.label}: {r.message}")
+        print(f"{sum(r.passed for r in results)} of {len(results)} criteria passed.")
+    return EXIT_OK if not failed else EXIT_INVALID
+
+
+def _grade(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from engine.exercises import check_design, load_exercise
+    from engine.project import ProjectError, atomic_write_text, load_project
+
+    exercise = load_exercise(args.exercise)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise _UsageError(f"{folder}: not a folder")
+    ids = ["valid", *(c.id for c in exercise.criteria)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["design", *ids, "passed", "total", "problem"])
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json")
+    for path in files:
+        try:
+            graph, meta = load_project(path)
+            results = check_design(exercise, graph, meta.get("answers", {}), train=args.train)
+        except ProjectError as exc:
+            writer.writerow([path.name, *(["0"] * len(ids)), 0, len(ids), exc.detail])
+            continue
+        except Exception as exc:  # one student's file must never stop the batch
+            writer.writerow([path.name, *(["0"] * len(ids)), 0, len(ids), f"could not be checked: {type(exc).__name__}: {exc}"])
+            continue
+        by_id = {r.id: r for r in results}
+        cells = ["1" if by_id[i].passed else ("" if by_id[i].status == "not run" else "0") for i in ids]
+        problems = "; ".join(f"{r.id}: {r.message}" for r in results if r.status == "failed")
+        writer.writerow([path.name, *cells, sum(r.passed for r in results), len(results), problems])
+    atomic_write_text(args.output, buffer.getvalue())
+    print(f"Graded {len(files)} design(s) against {exercise.title!r}: {args.output}")
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from engine.diff import diff_graphs, diff_text
+
+    a, _ = load_any(args.a)
+    b, _ = load_any(args.b)
+    d = diff_graphs(a, b)
+    if args.json:
+        print(json.dumps(d))
+    else:
+        print(diff_text(d, Path(args.a).name, Path(args.b).name))
+    return EXIT_OK if d["same"] else EXIT_INVALID
+
+
 class _UsageError(ValueError):
     pass
 
@@ -205,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.training import TrainingError
 
     args = _parser().parse_args(argv)
-    handlers = {"summary": _summary, "import": _import, "export": _export, "train": _train}
+    handlers = {"summary": _summary, "import": _import, "export": _export, "train": _train, "check": _check, "grade": _grade, "diff": _diff}
     try:
         return handlers[args.command](args)
     except TrainingError as exc:

@@ -11,7 +11,8 @@ Format (version 1)::
         {"id": "n1", "type": "Input", "name": "image",
          "params": {"shape": [28, 28, 1]}, "position": [0, 0]}
       ],
-      "edges": [{"source": "n1", "target": "n2", "slot": 0}]
+      "edges": [{"source": "n1", "target": "n2", "slot": 0}],
+      "answers": {"q1": 2320}                # optional: answers to an exercise's questions
     }
 
 Loading never executes anything from the file: it is parsed as JSON and every value is checked
@@ -70,13 +71,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "") -> dict[str, Any]:
+def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "", answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The project document for ``graph`` (plain JSON types only)."""
     doc: dict[str, Any] = {"format": FORMAT, "version": VERSION}
     if name:
         doc["name"] = name
     if description:
         doc["description"] = description
+    if answers:
+        doc["answers"] = dict(answers)
     doc["nodes"] = [
         {
             "id": node.id,
@@ -152,12 +155,19 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
         raise fail(f'"version" must be a positive whole number, got {_short(version)}')
     if version > VERSION:
         raise fail(f"written by a newer LayerLab (format version {version}); this version reads up to {VERSION}")
-    meta = {}
+    meta: dict[str, Any] = {}
     for key in ("name", "description"):
         value = doc.get(key, "")
         if not isinstance(value, str):
             raise fail(f'"{key}" must be text, got {_short(value)}')
         meta[key] = value
+    answers = doc.get("answers", {})
+    if not isinstance(answers, dict) or len(answers) > 1000 or not all(
+        isinstance(k, str) and len(k) <= 100 and (isinstance(v, str) and len(v) <= 100 or isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+        for k, v in answers.items()
+    ):
+        raise fail('"answers" must map question ids to numbers or short texts')
+    meta["answers"] = dict(answers)
 
     nodes, edges = doc.get("nodes"), doc.get("edges", [])
     if not isinstance(nodes, list):
@@ -262,7 +272,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
             os.close(dir_fd)
 
 
-def save_project(graph: NetworkGraph, path: str | os.PathLike[str], *, name: str = "", description: str = "") -> None:
+def save_project(graph: NetworkGraph, path: str | os.PathLike[str], *, name: str = "", description: str = "", answers: Mapping[str, Any] | None = None) -> None:
     """Save atomically as a version-1 project file."""
-    doc = graph_to_dict(graph, name=name, description=description)
+    doc = graph_to_dict(graph, name=name, description=description, answers=answers)
     atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")

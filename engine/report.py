@@ -7,6 +7,7 @@ from typing import Any
 from engine.analysis import Analysis
 from engine.graph import NetworkGraph
 from engine.layers import fmt_int, get_spec
+from engine.teaching import Teaching, explain, human_bytes, training_memory
 
 __all__ = ["summary_rows", "summary_json", "summary_text", "batch_shape"]
 
@@ -22,9 +23,11 @@ def _shape_text(shape: tuple[int | None, ...] | None) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in (None, *shape)) + ")"
 
 
-def summary_rows(graph: NetworkGraph, analysis: Analysis) -> list[dict[str, Any]]:
+def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | None = None) -> list[dict[str, Any]]:
     """One dict per layer in topological order: id, name, type, output_shape, params,
-    trainable_params, non_trainable_params, formula, inputs (names), status."""
+    trainable_params, non_trainable_params, formula, inputs (names), status; with ``teaching`` also
+    flops (multiply-adds per sample), flops_formula, output_size (arithmetic lines), activation_bytes and
+    receptive_field (``{"size", "jump", "reason"}``)."""
     rows = []
     g = graph.nx_graph
     for node_id in analysis.order:
@@ -43,17 +46,31 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis) -> list[dict[str, Any]
             "inputs": [g.nodes[e.source]["name"] for e in graph.inputs_of(node_id)],
             "status": result.status,
         })
+        if teaching is not None:
+            note = teaching.notes[node_id]
+            rows[-1].update({
+                "flops": note.flops,
+                "flops_formula": note.flops_formula,
+                "output_size": note.arithmetic,
+                "activation_bytes": note.activation_bytes,
+                "receptive_field": note.receptive_field_json(),
+            })
     return rows
 
 
 def summary_json(graph: NetworkGraph, analysis: Analysis) -> dict[str, Any]:
     """The object printed by ``main.py summary --json``."""
     names = {n: graph.nx_graph.nodes[n]["name"] for n in graph.nx_graph.nodes}
+    teaching = explain(graph, analysis)
     return {
-        "layers": summary_rows(graph, analysis),
+        "layers": summary_rows(graph, analysis, teaching),
         "total_params": analysis.total_params,
         "trainable_params": analysis.trainable_params,
         "non_trainable_params": analysis.non_trainable_params,
+        "total_flops": teaching.total_flops,
+        "activation_bytes_per_sample": teaching.activation_bytes,
+        "max_receptive_field": teaching.max_receptive_field,
+        "training_memory_batch_32": training_memory(graph, 32, analysis=analysis),
         "totals_complete": analysis.totals_complete,
         "valid": analysis.is_valid,
         "diagnostics": [d.to_dict(names) for d in analysis.diagnostics],
@@ -69,8 +86,9 @@ def _size(n: int) -> str:
     return ""  # pragma: no cover
 
 
-def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width: int = 110) -> str:
-    """A table like Keras's ``model.summary()`` followed by the diagnostics."""
+def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width: int = 110, explain_numbers: bool = False) -> str:
+    """A table like Keras's ``model.summary()``, totals with multiply-adds and memory, optionally how every
+    number comes about (``explain_numbers``), then the diagnostics."""
     rows = summary_rows(graph, analysis)
     headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
     cells = []
@@ -102,6 +120,27 @@ def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width
     out.append(f"Total params: {fmt_int(analysis.total_params)} ({_size(analysis.total_params)}){suffix}")
     out.append(f"Trainable params: {fmt_int(analysis.trainable_params)} ({_size(analysis.trainable_params)})")
     out.append(f"Non-trainable params: {fmt_int(analysis.non_trainable_params)} ({_size(analysis.non_trainable_params)})")
+    teaching = explain(graph, analysis)
+    memory = training_memory(graph, 32, analysis=analysis)
+    out.append(f"Multiply-adds per sample: {fmt_int(teaching.total_flops)}   Activations per sample: {human_bytes(teaching.activation_bytes)}")
+    out.append(
+        f"Training memory, batch 32, Adam: {human_bytes(sum(memory.values()))} (weights {human_bytes(memory['weights'])}, gradients "
+        f"{human_bytes(memory['gradients'])}, optimizer state {human_bytes(memory['optimizer_state'])}, activations {human_bytes(memory['activations'])})"
+    )
+    if explain_numbers:
+        out += ["", "How the numbers come about:"]
+        for row in summary_rows(graph, analysis, teaching):
+            if row["status"] != "ok" or row["type"] == "InputLayer":
+                continue
+            out.append(f"  {row['name']} ({row['type']})")
+            if row["params"]:
+                out.append(f"      params: {row['formula']}")
+            for line in row["output_size"]:
+                out.append(f"      output {line}")
+            if row["flops"]:
+                out.append(f"      multiply-adds: {row['flops_formula']}")
+            rf = row["receptive_field"]
+            out.append(f"      receptive field: {'x'.join(map(str, rf['size']))}, jump {'x'.join(map(str, rf['jump']))}" if rf["size"] else f"      receptive field: {rf['reason']}")
     out.append("")
     if not analysis.diagnostics:
         out.append("No problems found.")

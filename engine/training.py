@@ -21,6 +21,7 @@ from engine.analysis import analyse
 from engine.codegen import CodegenError, TrainingCode, generate_code
 from engine.datasets import DatasetError, DatasetSpec, describe, load_data_source
 from engine.graph import NetworkGraph
+from engine.teaching import training_memory
 
 __all__ = [
     "TrainConfig",
@@ -125,23 +126,8 @@ def plan_training(graph: NetworkGraph, config: TrainConfig) -> TrainingCode:
 
 
 def estimate_memory(graph: NetworkGraph, batch_size: int, optimizer: str = "adam") -> dict[str, int]:
-    """Bytes needed to train: weights, gradients, optimizer state and activations (float32).
-
-    Activations are counted twice (kept for the backward pass, plus their gradients).
-    """
-    analysis = analyse(graph)
-    weights = analysis.total_params * 4
-    slots = {"adam": 2, "adamw": 2, "rmsprop": 1, "sgd": 1}.get(optimizer.lower(), 2)
-    activations = 0
-    for result in analysis.results.values():
-        if result.shape is not None:
-            activations += math.prod(d or 1 for d in result.shape)
-    return {
-        "weights": weights,
-        "gradients": analysis.trainable_params * 4,
-        "optimizer_state": analysis.trainable_params * 4 * slots,
-        "activations": activations * batch_size * 4 * 2,
-    }
+    """Bytes needed to train (see `engine.teaching.training_memory`)."""
+    return training_memory(graph, batch_size, optimizer)
 
 
 def _available_memory() -> int:

@@ -38,6 +38,8 @@ class Document(QObject):
         self.path = path
         self.title = title
         self.description = ""
+        #: Answers to the open exercise's questions, saved with the design.
+        self.answers: dict[str, Any] = {}
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._analyzer = Analyzer()
@@ -109,13 +111,14 @@ class Document(QObject):
         graph, meta = load_project(path)
         doc = cls(graph, path, meta.get("name", ""), parent)
         doc.description = meta.get("description", "")
+        doc.answers = dict(meta.get("answers", {}))
         return doc
 
     def save(self, path: str | None = None) -> None:
         path = path or self.path
         if not path:
             raise ValueError("no file name")
-        save_project(self.graph, path, name=self.title, description=self.description)
+        save_project(self.graph, path, name=self.title, description=self.description, answers=self.answers)
         self.path = path
         self.undo_stack.setClean()
         self.titleChanged.emit()
