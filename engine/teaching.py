@@ -17,7 +17,7 @@ from engine.analysis import Analysis, analyse
 from engine.graph import NetworkGraph
 from engine.layers import fmt_int
 
-__all__ = ["LayerNotes", "Teaching", "explain", "training_memory", "human_bytes"]
+__all__ = ["LayerNotes", "Teaching", "explain", "layer_flops", "training_memory", "human_bytes"]
 
 BYTES = 4  # float32
 
@@ -213,6 +213,18 @@ def explain(graph: NetworkGraph, analysis: Analysis | None = None) -> Teaching:
         note.receptive_field, note.jump, note.rf_reason = _receptive(node.type, p, sources, shape_out) if sources else (None, None, "no input")
     sizes = [max(n.receptive_field) for n in notes.values() if n.receptive_field]
     return Teaching(notes, total_flops, activations, max(sizes) if sizes else None)
+
+
+def layer_flops(graph: NetworkGraph, node_id: str, analysis: Analysis) -> tuple[int, str] | None:
+    """Multiply-adds of one layer and their formula (None while its shape is unknown)."""
+    result = analysis[node_id]
+    if result.status != "ok" or result.shape is None:
+        return None
+    node = graph.node(node_id)
+    if node.type == "Input":
+        return 0, "no multiply-adds"
+    shape_in = result.inputs[0].shape if result.inputs and result.inputs[0] is not None else ()
+    return _flops(node.type, dict(node.params), shape_in, result.shape)
 
 
 def training_memory(graph: NetworkGraph, batch_size: int, optimizer: str = "adam", analysis: Analysis | None = None) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from engine.analysis import Analysis
 from engine.graph import GraphEvent
 from engine.layers import INT_MAX, ParamError, ParamSpec, fmt_int, get_spec
+from engine.teaching import explain, human_bytes
 from gui.canvas.items import shape_text
 from gui.commands import RenameCommand, SetParamCommand
 from gui.document import Document, EditRefused
@@ -350,13 +352,26 @@ class InspectorWidget(QWidget):
             if result.params is not None:
                 p = result.params
                 lines.append(f"Parameters: <b>{fmt_int(p.total)}</b> ({fmt_int(p.trainable)} trainable, {fmt_int(p.non_trainable)} non-trainable)")
-                lines.append(f"<span style='font-family:monospace'>{p.formula}</span>")
+                lines.append(f"<span style='font-family:monospace'>{escape(p.formula)}</span>")
+            if result.status == "ok":
+                notes = explain(self.document.graph, analysis).notes[self.node_id]
+                for line in notes.arithmetic:
+                    lines.append(f"Output {escape(line)}")
+                if notes.flops:
+                    lines.append(f"Multiply-adds: <b>{fmt_int(notes.flops)}</b> per sample<br><span style='font-family:monospace'>{escape(notes.flops_formula)}</span>")
+                if notes.activation_bytes is not None:
+                    lines.append(f"Activations: {human_bytes(notes.activation_bytes)} per sample")
+                if notes.receptive_field:
+                    jump = "x".join(f"{j:g}" for j in notes.jump or ())
+                    lines.append(f"Receptive field: <b>{'x'.join(map(str, notes.receptive_field))}</b> input pixels (jump {jump})")
+                elif notes.rf_reason:
+                    lines.append(f"<span style='color:#777'>Receptive field: {escape(notes.rf_reason)}</span>")
             elif result.status == "unknown":
                 lines.append("<span style='color:#777'>Unknown: a layer before this one has a problem.</span>")
         for d in analysis.diagnostics_for(self.node_id):
             colour = "#D62728" if d.severity == "error" else "#B07800"
-            lines.append(f"<span style='color:{colour}'><b>{d.severity}</b>: {d.message}</span>")
+            lines.append(f"<span style='color:{colour}'><b>{d.severity}</b>: {escape(d.message)}</span>")
             if d.hint:
-                lines.append(f"<i>Hint: {d.hint}</i>")
+                lines.append(f"<i>Hint: {escape(d.hint)}</i>")
         self.result.setText("<br>".join(lines))
         self.result_box.show()

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QMimeData, QPointF, QRectF, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QGraphicsItem,
@@ -17,8 +18,10 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPlainTextEdit,
     QTabWidget,
     QUndoView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -32,26 +35,33 @@ from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
 from gui.commands import AddNodeCommand, ConnectCommand, MoveNodesCommand, PasteCommand, RemoveNodesCommand
 from gui.document import Document, EditRefused
+from gui.exercise_panel import ExercisePanel
 from gui.inspector import InspectorWidget
 from gui.palette import PaletteWidget
 from gui.panels import ProblemsPanel, SummaryPanel, totals_text
 from gui.recovery import Autosaver, RecoveryStore
 from gui.training_panel import TrainingPanel
 
-__all__ = ["MainWindow", "EXAMPLES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples"]
+__all__ = ["MainWindow", "EXAMPLES_DIR", "EXERCISES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples", "exercises"]
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+EXERCISES_DIR = Path(__file__).resolve().parent.parent / "resources" / "exercises"
 DEFAULT_EXAMPLE = "resnet_basic_block.json"
 FRAGMENT_MIME = "application/x-layerlab-fragment"
 MAX_RECENT = 8
 
 
-def examples() -> list[tuple[str, Path]]:
+def exercises() -> list[tuple[str, Path]]:
+    """(title, path) of the bundled exercises."""
+    return examples(EXERCISES_DIR, "title")
+
+
+def examples(folder: Path = EXAMPLES_DIR, key: str = "name") -> list[tuple[str, Path]]:
     """(title, path) of the bundled examples, seed lessons first."""
     found = []
-    for path in sorted(EXAMPLES_DIR.glob("*.json"), key=lambda p: (not p.name.startswith("lesson"), p.name)):
+    for path in sorted(folder.glob("*.json"), key=lambda p: (not p.name.startswith("lesson"), p.name)):
         try:
-            title = json.loads(path.read_text(encoding="utf-8")).get("name") or path.stem
+            title = json.loads(path.read_text(encoding="utf-8")).get(key) or path.stem
         except (OSError, ValueError):
             continue
         found.append((title, path))
@@ -75,7 +85,11 @@ class MainWindow(QMainWindow):
         self.history = QUndoView(self.document.undo_stack)
         self.history.setEmptyLabel("<opened>")
         self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea, 230)
-        self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea, 340)
+        inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea, 360)
+        self.exercise = ExercisePanel(self.document)
+        self.exercise_dock = self._dock("Exercise", self.exercise, Qt.DockWidgetArea.RightDockWidgetArea, 0)
+        self.tabifyDockWidget(inspector_dock, self.exercise_dock)
+        inspector_dock.raise_()
         self.bottom = QTabWidget()
         self.bottom.addTab(self.summary, "Summary")
         self.bottom.addTab(self.problems, "Problems")
@@ -129,6 +143,11 @@ class MainWindow(QMainWindow):
         self.examples_menu = file.addMenu("&Examples")
         for title, path in examples():
             self._action(self.examples_menu, title, lambda p=path: self.open_example(p))
+        self._action(file, "Open E&xercise…", self.open_exercise_dialog)
+        self.exercises_menu = file.addMenu("Exercises")
+        for title, path in exercises():
+            self._action(self.exercises_menu, title, lambda p=path: self.open_exercise(str(p)))
+        self._action(file, "Co&mpare With…", self.compare_dialog)
         file.addSeparator()
         self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file, "Save &As…", self.save_as, QKeySequence("Ctrl+Shift+S"))
@@ -207,7 +226,7 @@ class MainWindow(QMainWindow):
         self.document = document
         self.scene = GraphScene(document, self)
         self.view.setScene(self.scene)
-        for panel in (self.inspector, self.summary, self.problems, self.training):
+        for panel in (self.inspector, self.summary, self.problems, self.training, self.exercise):
             panel.set_document(document)
         self._bind_document()
         self.view.fit(readable=True)
@@ -511,6 +530,60 @@ class MainWindow(QMainWindow):
             target.set_document(document)
             target.statusBar().showMessage(f"Restored {recovered.describe()}", 10000)
         return extra
+
+    def open_exercise_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Exercise", str(EXERCISES_DIR), "LayerLab exercises (*.json)")
+        if path:
+            self.open_exercise(path)
+
+    def open_exercise(self, path: str) -> bool:
+        """Show an exercise; its starting graph (if any) becomes a new design."""
+        from engine.exercises import ExerciseError, load_exercise
+
+        try:
+            exercise = load_exercise(path)
+        except ExerciseError as exc:
+            QMessageBox.warning(self, "Cannot open exercise", str(exc))
+            return False
+        if exercise.start is not None:
+            if not self.maybe_save():
+                return False
+            graph, meta = graph_from_dict(exercise.start, path)
+            self.set_document(Document(graph, None, exercise.title))
+        self.exercise.set_exercise(exercise)
+        self.exercise_dock.show()
+        self.exercise_dock.raise_()
+        self.statusBar().showMessage(f"Exercise: {exercise.title}", 5000)
+        return True
+
+    def compare_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Compare With", "", "LayerLab projects (*.json);;Keras models (*.keras *.h5)")
+        if path:
+            self.compare_with(path)
+
+    def compare_with(self, path: str) -> QDialog | None:
+        """A window listing what differs between this design and ``path`` (e.g. the reference solution)."""
+        from engine.diff import diff_graphs, diff_text
+
+        try:
+            other = Document.open(path)
+        except (ProjectError, KerasImportError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot compare", str(exc))
+            return None
+        d = diff_graphs(self.document.graph, other.graph)
+        other.close()
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"Compare {self.document.display_name} with {Path(path).name}")
+        text = QPlainTextEdit(diff_text(d, self.document.display_name, Path(path).name))
+        text.setReadOnly(True)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        text.setFont(font)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        dialog.resize(900, 500)
+        dialog.show()
+        self._compare_dialog = dialog
+        return dialog
 
     def show_training(self) -> None:
         self.training_dock.show()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from engine.analysis import Analysis
 from engine.layers import fmt_int
+from engine.teaching import layer_flops
 from gui.canvas.items import ERROR, UNKNOWN, WARNING, shape_text
 from gui.document import Document
 
@@ -40,7 +41,7 @@ class SummaryPanel(QWidget):
     #: Node ids the user selected in the table.
     selectionRequested = Signal(list)
 
-    HEADERS = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+    HEADERS = ("Layer (type)", "Output Shape", "Param #", "Multiply-adds", "Connected to")
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +56,7 @@ class SummaryPanel(QWidget):
         self.table.setColumnWidth(0, 260)
         self.table.setColumnWidth(1, 170)
         self.table.setColumnWidth(2, 100)
+        self.table.setColumnWidth(3, 120)
         self.totals = QLabel()
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
@@ -113,7 +115,8 @@ class SummaryPanel(QWidget):
         params = "?" if result.params is None else fmt_int(result.params.total)
         shape = "ERROR" if result.status == "error" else shape_text(result.shape)
         inputs = ", ".join(graph.node(e.source).name for e in graph.inputs_of(node_id))
-        cells = (f"{node.name} ({node.spec.keras_class})", shape, params, inputs)
+        flops = layer_flops(graph, node_id, self.document.analysis)
+        cells = (f"{node.name} ({node.spec.keras_class})", shape, params, "?" if flops is None else fmt_int(flops[0]), inputs)
         colour = {"error": ERROR, "unknown": UNKNOWN}.get(result.status)
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
@@ -123,9 +126,12 @@ class SummaryPanel(QWidget):
             item.setText(text)
             item.setData(_NODE_ROLE, node_id)
             item.setForeground(QBrush(colour) if colour else QBrush(QColor("#1E1E1E")))
-            if column == 2:
+            if column in (2, 3):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if column == 2:
                 item.setToolTip(result.params.formula if result.params else "unknown")
+            if column == 3:
+                item.setToolTip(flops[1] if flops else "unknown")
 
     def selected_node_ids(self) -> list[str]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})

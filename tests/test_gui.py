@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QSpinBox  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPlainTextEdit, QSpinBox, QWidget  # noqa: E402
 
 from engine.project import load_project  # noqa: E402
 from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH  # noqa: E402
@@ -487,3 +487,51 @@ def test_export_keras_code_from_the_editor(window, tmp_path) -> None:
     source = (tmp_path / "block.py").read_text()
     assert "def build_model():" in source and 'name="projection"' in source
     assert window.export_code(str(tmp_path / "train.py"), with_training=False)
+
+
+def test_exercise_panel_live_checklist_answers_and_compare(window, qtbot) -> None:
+    from gui.main_window import EXERCISES_DIR
+
+    assert window.open_exercise(str(EXERCISES_DIR / "ex02_conv_output_size.json"))
+    panel = window.exercise
+    assert [n.type for n in window.document.graph.nodes()] == ["Input"]  # the starting graph
+    assert "(W - K + 2P) / S + 1" in panel.instructions.toPlainText()
+    first = {r.id: r.status for r in panel.results}
+    assert first["out"] == "failed" and first["q_width"] == "failed"
+    window.scene.select_nodes(window.document.graph.node_ids())
+    conv = window.add_layer("Conv2D")
+    window.scene.select_nodes([conv])
+    window.inspector.findChild(QSpinBox, "param:filters").setValue(8)
+    for spin in window.inspector.findChild(QWidget, "param:kernel_size").findChildren(QSpinBox):
+        spin.setValue(5)
+    name = window.inspector.findChild(QLineEdit, "param:name")
+    name.setText("conv")
+    name.editingFinished.emit()
+    QApplication.processEvents()
+    status = {r.id: r.status for r in panel.results}
+    assert status["out"] == "passed" and status["one_conv"] == "passed"
+    field = panel.findChild(QLineEdit, "answer:q_width")
+    field.setText("24")
+    field.editingFinished.emit()
+    QApplication.processEvents()
+    assert {r.id: r.status for r in panel.results}["q_width"] == "passed"
+    assert window.document.answers == {"q_width": "24"} and window.document.modified
+    window.document.undo_stack.undo()  # answering is an edit like any other
+    QApplication.processEvents()
+    assert window.document.answers == {} and field.text() == ""
+    window.document.undo_stack.redo()
+    assert "✔" in panel.checklist.item(0).text() and "passed" in panel.score.text()
+    dialog = window.compare_with(str(EXERCISES_DIR / "solutions" / "ex02_conv_output_size.json"))
+    text = dialog.findChild(QPlainTextEdit).toPlainText()
+    assert "Parameters: 208 -> 208 (0)" in text
+    dialog.close()
+
+
+def test_inspector_shows_how_the_numbers_come_about(window) -> None:
+    open_example(window, "lenet5.json")
+    window.scene.select_nodes([node_by_name(window, "c3")])
+    text = window.inspector.result.text()
+    assert "(5*5*6 + 1) * 16 = 2,416" in text and "height: (14 - 5 + 2*0) / 1 + 1 = 10" in text
+    assert "Multiply-adds: <b>240,000</b>" in text and "Receptive field: <b>14x14</b>" in text
+    row = window.summary._rows[node_by_name(window, "c3")]
+    assert window.summary.table.item(row, 3).text() == "240,000"

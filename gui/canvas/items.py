@@ -5,6 +5,8 @@ Items hold only what they draw; the model is the `NetworkGraph`, and the scene t
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem, QWidget
@@ -151,14 +153,14 @@ class NodeItem(QGraphicsObject):
         return "warning" if self.diagnostics else "ok"
 
     def _refresh(self) -> None:
-        tips = [f"<b>{self.name}</b> ({self.layer_type})"]
+        tips = [f"<b>{escape(self.name)}</b> ({self.layer_type})"]
         if self.result is not None and self.result.params is not None:
-            tips.append(f"Parameters: {self.result.params.formula}")
+            tips.append(f"Parameters: {escape(self.result.params.formula)}")
         for d in self.diagnostics:
             colour = "#D62728" if d.severity == "error" else "#B07800"
-            tips.append(f"<span style='color:{colour}'><b>{d.severity}</b>: {d.message}</span>")
+            tips.append(f"<span style='color:{colour}'><b>{d.severity}</b>: {escape(d.message)}</span>")
             if d.hint:
-                tips.append(f"<i>Hint: {d.hint}</i>")
+                tips.append(f"<i>Hint: {escape(d.hint)}</i>")
         if self.result is not None and self.result.status == "unknown":
             tips.append("Shape unknown: a layer before this one has a problem.")
         self.setToolTip("<br>".join(tips))
@@ -303,11 +305,11 @@ class EdgeItem(QGraphicsPathItem):
         self.label.setText(compact_shape(shape))
         self.label.setBrush(colour)
         self.slot_label.setBrush(colour)
-        tip = f"{self.source.name} → {self.target.name}: {shape_text(shape)}"
+        tip = f"{escape(self.source.name)} → {escape(self.target.name)}: {shape_text(shape)}"
         if target_error:
-            tip += "<br><span style='color:#D62728'>" + target_error[0].message + "</span>"
+            tip += "<br><span style='color:#D62728'>" + escape(target_error[0].message) + "</span>"
             if target_error[0].hint:
-                tip += f"<br><i>Hint: {target_error[0].hint}</i>"
+                tip += f"<br><i>Hint: {escape(target_error[0].hint)}</i>"
         self.setToolTip(tip)
         self.update_path()
 

@@ -1,0 +1,148 @@
+"""The exercise panel: instructions, a live checklist that follows every edit, and answer fields for
+the numeric questions (answers are saved with the design; each change is an undoable command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QUndoCommand
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.analysis import Analysis
+from engine.exercises import CriterionResult, Exercise, check_design
+from gui.document import Document
+
+__all__ = ["ExercisePanel", "SetAnswerCommand"]
+
+_MARK = {"passed": ("✔", QColor("#2CA02C")), "failed": ("✖", QColor("#D62728")), "not run": ("…", QColor("#7F7F7F"))}
+
+
+class SetAnswerCommand(QUndoCommand):
+    def __init__(self, document: Document, question: str, value: str) -> None:
+        super().__init__(f"Answer {question}")
+        self.document, self.question = document, question
+        self.old = document.answers.get(question)
+        self.new = value
+
+    def _apply(self, value: Any) -> None:
+        if value in (None, ""):
+            self.document.answers.pop(self.question, None)
+        else:
+            self.document.answers[self.question] = value
+        self.document.refresh()  # the checklist follows
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+
+class ExercisePanel(QWidget):
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document: Document | None = None
+        self.exercise: Exercise | None = None
+        self.results: list[CriterionResult] = []
+        self.title = QLabel("No exercise open. File > Open Exercise… to start one.")
+        self.title.setWordWrap(True)
+        self.instructions = QTextBrowser()
+        self.instructions.setOpenExternalLinks(False)
+        self.checklist = QListWidget()
+        self.checklist.setWordWrap(True)
+        self.score = QLabel()
+        self.answers_box = QWidget()
+        self.answers_form = QFormLayout(self.answers_box)
+        self.answer_fields: dict[str, QLineEdit] = {}
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(QLabel("<b>Checklist</b> (updates as you edit)"))
+        lower_layout.addWidget(self.checklist, 1)
+        lower_layout.addWidget(self.score)
+        lower_layout.addWidget(self.answers_box)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.instructions)
+        splitter.addWidget(lower)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(splitter, 1)
+        self.set_document(document)
+
+    def set_document(self, document: Document) -> None:
+        if self.document is not None:
+            try:
+                self.document.analysed.disconnect(self.refresh)
+            except (RuntimeError, TypeError):
+                pass
+        self.document = document
+        document.analysed.connect(self.refresh)
+        self._fill_answers()
+        self.refresh(document.analysis)
+
+    def set_exercise(self, exercise: Exercise | None) -> None:
+        self.exercise = exercise
+        while self.answers_form.rowCount():
+            self.answers_form.removeRow(0)
+        self.answer_fields = {}
+        if exercise is None:
+            self.title.setText("No exercise open. File > Open Exercise… to start one.")
+            self.instructions.clear()
+            self.checklist.clear()
+            return
+        self.title.setText(f"<b>{exercise.title}</b>")
+        self.instructions.setMarkdown(exercise.instructions)
+        for question in exercise.questions:
+            field = QLineEdit(placeholderText="your answer (a number)")
+            field.setObjectName(f"answer:{question.id}")
+            field.editingFinished.connect(lambda q=question.id, f=field: self._answer(q, f.text()))
+            label = QLabel(question.spec["prompt"])
+            label.setWordWrap(True)
+            self.answers_form.addRow(label)
+            self.answers_form.addRow(field)
+            self.answer_fields[question.id] = field
+        self._fill_answers()
+        if self.document is not None:
+            self.refresh(self.document.analysis)
+
+    def _fill_answers(self) -> None:
+        if self.document is None:
+            return
+        for qid, field in self.answer_fields.items():
+            field.blockSignals(True)
+            field.setText(str(self.document.answers.get(qid, "")))
+            field.blockSignals(False)
+
+    def _answer(self, question: str, text: str) -> None:
+        assert self.document is not None
+        text = text.strip()
+        if str(self.document.answers.get(question, "")) == text:
+            return
+        self.document.push(SetAnswerCommand(self.document, question, text))
+
+    def refresh(self, analysis: Analysis) -> None:
+        if self.exercise is None or self.document is None:
+            return
+        self._fill_answers()
+        self.results = check_design(self.exercise, self.document.graph, self.document.answers, analysis)
+        self.checklist.clear()
+        for r in self.results:
+            mark, colour = _MARK[r.status]
+            item = QListWidgetItem(f"{mark}  {r.label}\n     {r.message}")
+            item.setForeground(QBrush(colour))
+            self.checklist.addItem(item)
+        passed = sum(r.passed for r in self.results)
+        done = " All done!" if passed == len(self.results) else ""
+        self.score.setText(f"<b>{passed} of {len(self.results)}</b> passed.{done}")
