@@ -218,6 +218,8 @@ def check_design(
                 status, message = "passed", f"The {what} is {fmt_shape(want)}."
             elif len(shapes) != 1:
                 message = f"The design has {len(shapes)} {what}s; the exercise wants one {what} of shape {fmt_shape(want)}."
+            elif shapes[0] is None:
+                message = f"The {what} shape is unknown until the errors are fixed; it should be {fmt_shape(want)}."
             else:
                 message = f"The {what} is {fmt_shape(shapes[0])}, but it should be {fmt_shape(want)}."
         elif c.type in ("max_params", "min_params"):

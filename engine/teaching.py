@@ -80,7 +80,8 @@ def _conv_arithmetic(p: dict, shape_in, shape_out, n: int, kernel_key: str = "ke
             lines.append(f"{axes[i]}: ({w} - {k_text} + 2*0) / {s} + 1 = {out}{floor}")
         else:
             pad = max((out - 1) * s + k_eff - w, 0)
-            lines.append(f"{axes[i]}: padding='{p['padding']}' keeps ceil({w} / {s}) = {out} (adds {pad} zero{'s' if pad != 1 else ''} in total, P = {pad / 2:g} per side)")
+            before = pad // 2 if p["padding"] == "same" else pad  # causal pads only before
+            lines.append(f"{axes[i]}: padding='{p['padding']}' keeps ceil({w} / {s}) = {out} (pads {before} before and {pad - before} after)")
     return lines
 
 
