@@ -114,17 +114,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
-    from engine.analysis import analyse
-    from engine.datasets import resolve
+    from engine.datasets import image_shape_for, resolve
     from engine.training import TrainConfig
 
-    analysis = analyse(graph)
-    shape = (32, 32, 3)
-    if analysis.input_nodes:
-        dims = tuple(graph.node(analysis.input_nodes[0]).params["shape"])
-        if len(dims) == 3 and None not in dims:
-            shape = dims
-    dataset = resolve(args.dataset if hasattr(args, "dataset") else args.train, args.target, shape)
+    dataset = resolve(args.dataset if hasattr(args, "dataset") else args.train, args.target, image_shape_for(graph))
     return TrainConfig(
         dataset=dataset,
         optimizer=args.optimizer,

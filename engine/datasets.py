@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from engine.codegen import py_literal
 
-__all__ = ["BUILTIN", "DatasetSpec", "DatasetError", "resolve", "load_data_source", "describe"]
+__all__ = ["BUILTIN", "DatasetSpec", "DatasetError", "resolve", "load_data_source", "describe", "image_shape_for"]
 
 
 class DatasetError(ValueError):
@@ -66,6 +66,18 @@ def resolve(name_or_path: str, target: str = "", image_shape: tuple[int, int, in
     if lower.endswith(".npz"):
         return DatasetSpec("npz", os.path.abspath(path))
     raise DatasetError(f"{name_or_path}: LayerLab reads .csv and .npz files and folders of images")
+
+
+def image_shape_for(graph) -> tuple[int, int, int]:  # noqa: ANN001 - a NetworkGraph
+    """The (height, width, channels) an image folder is resized to: the Input's, or 32x32x3."""
+    from engine.analysis import analyse
+
+    analysis = analyse(graph)
+    if analysis.input_nodes:
+        dims = tuple(graph.node(analysis.input_nodes[0]).params["shape"])
+        if len(dims) == 3 and None not in dims:
+            return dims  # type: ignore[return-value]
+    return (32, 32, 3)
 
 
 def describe(spec: DatasetSpec) -> str:

@@ -35,7 +35,23 @@ def totals_text(analysis: Analysis) -> str:
     return text if analysis.totals_complete else text + "   (incomplete: some layers are unknown)"
 
 
-class SummaryPanel(QWidget):
+class _AnalysisPanel(QWidget):
+    """A panel that shows the open document's analysis and follows it."""
+
+    document: Document | None = None
+
+    def set_document(self, document: Document) -> None:
+        if self.document is not None:
+            self.document.analysed.disconnect(self.refresh)
+        self.document = document
+        document.analysed.connect(self.refresh)
+        self.refresh(document.analysis)
+
+    def refresh(self, analysis: Analysis) -> None:
+        raise NotImplementedError
+
+
+class SummaryPanel(_AnalysisPanel):
     """One row per layer in topological order; selecting rows selects layers on the canvas."""
 
     #: Node ids the user selected in the table.
@@ -71,13 +87,6 @@ class SummaryPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._on_table_selection)
         self.document: Document | None = None
         self.set_document(document)
-
-    def set_document(self, document: Document) -> None:
-        if self.document is not None:
-            self.document.analysed.disconnect(self.refresh)
-        self.document = document
-        document.analysed.connect(self.refresh)
-        self.refresh(document.analysis)
 
     def refresh(self, analysis: Analysis) -> None:
         """Show ``analysis``; only rows whose result changed are rewritten (the analyzer reuses
@@ -156,7 +165,7 @@ class SummaryPanel(QWidget):
             self.selectionRequested.emit(self.selected_node_ids())
 
 
-class ProblemsPanel(QWidget):
+class ProblemsPanel(_AnalysisPanel):
     """The engine's diagnostics; activating one selects and centres its layer."""
 
     #: A node id to select and centre on.
@@ -174,13 +183,6 @@ class ProblemsPanel(QWidget):
         self.list.itemActivated.connect(self._clicked)
         self.document: Document | None = None
         self.set_document(document)
-
-    def set_document(self, document: Document) -> None:
-        if self.document is not None:
-            self.document.analysed.disconnect(self.refresh)
-        self.document = document
-        document.analysed.connect(self.refresh)
-        self.refresh(document.analysis)
 
     def refresh(self, analysis: Analysis) -> None:
         assert self.document is not None

@@ -45,8 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.analysis import analyse
-from engine.datasets import BUILTIN, DatasetError, resolve
+from engine.datasets import BUILTIN, DatasetError, image_shape_for, resolve
 from engine.project import atomic_write_text, graph_to_dict
 from engine.training import OPTIMIZERS, TrainConfig, TrainingError, check_memory, history_csv, plan_training
 from gui.document import Document
@@ -247,14 +246,7 @@ class TrainingPanel(QWidget):
         return self._process is not None
 
     def config(self) -> TrainConfig:
-        graph = self.document.graph
-        analysis = analyse(graph)
-        shape = (32, 32, 3)
-        if analysis.input_nodes:
-            dims = tuple(graph.node(analysis.input_nodes[0]).params["shape"])
-            if len(dims) == 3 and None not in dims:
-                shape = dims
-        dataset = resolve(self.dataset.currentData(), self.target.text().strip(), shape)
+        dataset = resolve(self.dataset.currentData(), self.target.text().strip(), image_shape_for(self.document.graph))
         return TrainConfig(
             dataset=dataset,
             optimizer=self.optimizer.currentText(),
