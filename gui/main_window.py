@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMimeData, QPointF, QRectF, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QMimeData, QPointF, QProcess, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Import Keras Model…", self.import_dialog, QKeySequence("Ctrl+I"))
         self._action(file, "Export &Keras Code…", lambda: self.export_code_dialog(False), QKeySequence("Ctrl+E"))
         self._action(file, "Export Keras Code with &Training…", lambda: self.export_code_dialog(True))
+        self._action(file, "Save &Untrained Model (.keras)…", self.save_untrained_dialog)
         self._action(file, "Export Canvas as &PNG…", lambda: self.export_dialog("png"))
         self._action(file, "Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
         file.addSeparator()
@@ -615,6 +618,44 @@ class MainWindow(QMainWindow):
             return False
         self.statusBar().showMessage(f"Exported Keras code to {path}", 5000)
         return True
+
+    def save_untrained_dialog(self) -> None:
+        stem = Path(self.document.display_name).stem
+        path, _ = QFileDialog.getSaveFileName(self, "Save Untrained Model", f"{stem}.keras", "Keras model (*.keras)")
+        if path:
+            self.save_untrained(path if path.endswith(".keras") else path + ".keras")
+
+    def save_untrained(self, path: str) -> QProcess | None:
+        """Build the exported model in a separate process (the editor never imports TensorFlow) and save it."""
+        import sys
+        import tempfile
+
+        from engine.project import save_project
+
+        analysis = self.document.analysis
+        if not analysis.is_valid:
+            QMessageBox.warning(self, "Cannot save the model", "The network has errors; fix them first (see Problems).")
+            return None
+        folder = tempfile.mkdtemp(prefix="layerlab-export-")
+        project = os.path.join(folder, "design.json")
+        save_project(self.document.graph, project)
+        process = QProcess(self)
+        process.setWorkingDirectory(str(Path(__file__).resolve().parent.parent))
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+
+        def finished(code: int, _status: QProcess.ExitStatus) -> None:
+            output = bytes(process.readAll()).decode("utf-8", "replace").strip().splitlines()
+            shutil.rmtree(folder, ignore_errors=True)
+            if code == 0:
+                self.statusBar().showMessage(f"Saved the untrained model to {path}", 6000)
+            else:
+                QMessageBox.warning(self, "Cannot save the model", output[-1] if output else f"exit code {code}")
+            process.deleteLater()
+
+        process.finished.connect(finished)
+        process.start(sys.executable, ["main.py", "export", project, "-o", os.path.join(folder, "model.py"), "--keras", path])
+        self.statusBar().showMessage("Building the model with Keras…", 10000)
+        return process
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():

@@ -535,3 +535,15 @@ def test_inspector_shows_how_the_numbers_come_about(window) -> None:
     assert "Multiply-adds: <b>240,000</b>" in text and "Receptive field: <b>14x14</b>" in text
     row = window.summary._rows[node_by_name(window, "c3")]
     assert window.summary.table.item(row, 3).text() == "240,000"
+
+
+@pytest.mark.keras
+def test_save_untrained_model_without_tensorflow_in_the_editor(window, qtbot, tmp_path) -> None:
+    open_example(window, "lenet5.json")
+    process = window.save_untrained(str(tmp_path / "lenet.keras"))
+    with qtbot.waitSignal(process.finished, timeout=120_000):
+        pass
+    from engine.analysis import analyse as analyse_graph
+    from engine.keras_import import import_keras_model
+
+    assert analyse_graph(import_keras_model(tmp_path / "lenet.keras")).total_params == 61_706
