@@ -193,8 +193,13 @@ def check_design(
     answers: dict[str, Any] | None = None,
     analysis: Analysis | None = None,
     train: bool = False,
+    trained: dict[str, Any] | None = None,
 ) -> list[CriterionResult]:
-    """Check ``graph`` against every criterion; each result carries a sentence a student understands."""
+    """Check ``graph`` against every criterion; each result carries a sentence a student understands.
+
+    ``trained`` is the result of a training run already made on this very design (``{"dataset",
+    "epochs_run", "val_accuracy"}``, e.g. in the editor); training criteria use it instead of training again.
+    """
     answers = answers or {}
     analysis = analysis or analyse(graph)
     results = []
@@ -291,7 +296,13 @@ def check_design(
                 else:
                     message = f"{given} is not right; look at the formula in the inspector and try again."
         elif c.type == "training":
-            if not train:
+            if trained is not None and trained.get("dataset") == s["dataset"]:
+                accuracy = trained.get("val_accuracy") or 0.0
+                ok = accuracy >= s["min_val_accuracy"]
+                status = "passed" if ok else "failed"
+                target = "" if ok else f", below the {100 * s['min_val_accuracy']:.0f}% target"
+                message = f"Validation accuracy {100 * accuracy:.1f}% in your last training run ({trained.get('epochs_run')} epochs){target}."
+            elif not train:
                 status, message = "not run", "Training was not run (use check --train, or Train in the editor)."
             elif not analysis.is_valid:
                 message = "Fix the errors first."

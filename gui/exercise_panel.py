@@ -3,6 +3,7 @@ the numeric questions (answers are saved with the design; each change is an undo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from engine.analysis import Analysis
 from engine.exercises import CriterionResult, Exercise, check_design
+from engine.project import graph_to_dict
 from gui.document import Document
 
 __all__ = ["ExercisePanel", "SetAnswerCommand"]
@@ -55,6 +57,8 @@ class ExercisePanel(QWidget):
         self.document: Document | None = None
         self.exercise: Exercise | None = None
         self.results: list[CriterionResult] = []
+        #: The last finished training run of this design, and the design as it was then.
+        self._trained: tuple[str, dict[str, Any]] | None = None
         self.title = QLabel("No exercise open. File > Open Exercise… to start one.")
         self.title.setWordWrap(True)
         self.instructions = QTextBrowser()
@@ -132,11 +136,28 @@ class ExercisePanel(QWidget):
             return
         self.document.push(SetAnswerCommand(self.document, question, text))
 
+    def _design_key(self) -> str:
+        assert self.document is not None
+        doc = graph_to_dict(self.document.graph)
+        for node in doc["nodes"]:
+            node.pop("position")
+        return json.dumps(doc, sort_keys=True)
+
+    def training_finished(self, run: Any) -> None:
+        """Remember a finished training run; it counts for training criteria until the design changes."""
+        if run.error is None and run.result and self.document is not None:
+            self._trained = (self._design_key(), {**run.result, "dataset": run.dataset})
+            self.refresh(self.document.analysis)
+
     def refresh(self, analysis: Analysis) -> None:
         if self.exercise is None or self.document is None:
             return
         self._fill_answers()
-        self.results = check_design(self.exercise, self.document.graph, self.document.answers, analysis)
+        trained = None
+        if self._trained is not None and any(c.type == "training" for c in self.exercise.criteria):
+            key, result = self._trained
+            trained = result if key == self._design_key() else None
+        self.results = check_design(self.exercise, self.document.graph, self.document.answers, analysis, trained=trained)
         self.checklist.clear()
         for r in self.results:
             mark, colour = _MARK[r.status]

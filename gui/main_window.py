@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         self.problems.nodeRequested.connect(self.focus_node)
         self.inspector.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.training.finished.connect(self.exercise.training_finished)
 
     def _bind_document(self) -> None:
         doc = self.document

@@ -62,6 +62,7 @@ class Run:
     number: int
     label: str
     colour: str
+    dataset: str = ""
     steps: int = 1
     batch_x: list[float] = field(default_factory=list)
     batch_loss: list[float] = field(default_factory=list)
@@ -270,7 +271,8 @@ class TrainingPanel(QWidget):
             self._fail_before_start(str(exc))
             return False
         number = len(self.runs) + 1
-        run = Run(number, f"#{number} {config.dataset.label}, {config.optimizer} lr={config.learning_rate:g}, bs={config.batch_size}", _COLOURS[(number - 1) % len(_COLOURS)])
+        run = Run(number, f"#{number} {config.dataset.label}, {config.optimizer} lr={config.learning_rate:g}, bs={config.batch_size}",
+                  _COLOURS[(number - 1) % len(_COLOURS)], dataset=config.dataset.kind)
         run.model_path = os.path.join(self._tmp, f"run{number}.keras")
         self.current = run
         self._buffer, self._stderr_tail, self._ended = b"", b"", False

@@ -547,3 +547,22 @@ def test_save_untrained_model_without_tensorflow_in_the_editor(window, qtbot, tm
     from engine.keras_import import import_keras_model
 
     assert analyse_graph(import_keras_model(tmp_path / "lenet.keras")).total_params == 61_706
+
+
+@pytest.mark.keras
+def test_training_in_the_editor_counts_for_a_training_criterion(window, qtbot) -> None:
+    from gui.main_window import EXERCISES_DIR
+
+    window.open_exercise(str(EXERCISES_DIR / "ex12_train_digits.json"))
+    window.open_path(str(EXERCISES_DIR / "solutions" / "ex12_train_digits.json"))
+    assert {r.id: r.status for r in window.exercise.results}["train"] == "not run"
+    window.training.epochs.setValue(10)
+    assert window.training.start()
+    _wait_training(window, qtbot)
+    QApplication.processEvents()
+    train = {r.id: r for r in window.exercise.results}["train"]
+    assert train.status == "passed" and "in your last training run (10 epochs)" in train.message
+    window.scene.select_nodes([node_by_name(window, "conv1")])
+    window.inspector.findChild(QSpinBox, "param:filters").setValue(8)  # the design changed: train again
+    QApplication.processEvents()
+    assert {r.id: r.status for r in window.exercise.results}["train"] == "not run"
