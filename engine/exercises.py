@@ -277,7 +277,8 @@ def check_design(
             answer = s["answer"]
             if "params_of" in answer:
                 node = graph.find(answer["params_of"])
-                expected = analysis[node].params.total if node is not None and analysis[node].params is not None else None
+                weights = analysis[node].params if node is not None else None
+                expected = weights.total if weights is not None else None
             else:
                 expected = answer["value"]
             given = answers.get(c.id)

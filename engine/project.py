@@ -139,7 +139,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, dict[str, str]]:
+def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, dict[str, Any]]:
     """Build a graph from a parsed project document. Returns ``(graph, meta)`` where meta holds
     ``name`` and ``description``. Raises `ProjectError` naming the node or field at fault."""
 
@@ -233,7 +233,7 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
     return graph, meta
 
 
-def load_project(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, str]]:
+def load_project(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, Any]]:
     """Read a project file. Raises `ProjectError` (one line, naming the file) for anything wrong."""
     return graph_from_dict(read_json_file(path), str(path))
 

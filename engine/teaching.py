@@ -38,7 +38,8 @@ class LayerNotes:
     def receptive_field_json(self) -> dict[str, Any]:
         if self.receptive_field is None:
             return {"size": None, "jump": None, "reason": self.rf_reason}
-        return {"size": list(self.receptive_field), "jump": [int(j) if float(j).is_integer() else j for j in self.jump or ()], "reason": ""}
+        jumps = self.jump or ()
+        return {"size": list(self.receptive_field), "jump": [int(j) if float(j).is_integer() else j for j in jumps], "reason": ""}
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _prod(shape) -> int:  # noqa: ANN001
 def _conv_arithmetic(p: dict, shape_in, shape_out, n: int, kernel_key: str = "kernel_size", strides_key: str = "strides") -> list[str]:  # noqa: ANN001
     lines = []
     axes = ("width",) if n == 1 else ("height", "width")
-    kernel = p.get(kernel_key) or p.get("pool_size")
+    kernel = p.get(kernel_key) or p["pool_size"]
     strides = p.get(strides_key) or kernel
     dilation = p.get("dilation_rate", (1,) * n)
     for i in range(n):
@@ -147,8 +148,10 @@ def _receptive(layer_type: str, p: dict, inputs: list[LayerNotes], shape_out) ->
     if any(n.receptive_field is None for n in inputs):
         first = next(n for n in inputs if n.receptive_field is None)
         return None, None, first.rf_reason
-    rf = [max(n.receptive_field[i] for n in inputs) for i in range(len(inputs[0].receptive_field))]  # type: ignore[index]
-    jump = [max(n.jump[i] for n in inputs) for i in range(len(inputs[0].jump))]  # type: ignore[index]
+    fields = [n.receptive_field for n in inputs if n.receptive_field is not None]
+    jumps = [n.jump for n in inputs if n.jump is not None]
+    rf = [max(f[i] for f in fields) for i in range(len(fields[0]))]
+    jump = [max(j[i] for j in jumps) for i in range(len(jumps[0]))]
     if layer_type == "Flatten":
         return None, None, "undefined after Flatten: each value now stands for one position, the spatial layout is gone"
     if layer_type.startswith("Global"):

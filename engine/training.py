@@ -227,7 +227,7 @@ def run_training(
 
     history_rows: list[dict[str, Any]] = []
 
-    class Live(keras.callbacks.Callback):
+    class Live(keras.callbacks.Callback):  # type: ignore[name-defined,misc]
         def __init__(self) -> None:
             super().__init__()
             self.last = 0.0

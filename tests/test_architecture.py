@@ -57,3 +57,9 @@ def test_no_module_level_heavy_imports_in_engine_source() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in HEAVY, f"{path.name} imports {name} at module level"
+
+
+def test_engine_type_checks() -> None:
+    """mypy over engine/ (the Qt-free core): typing mistakes there are bugs waiting."""
+    result = subprocess.run([sys.executable, "-m", "mypy", "engine"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
