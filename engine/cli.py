@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="a LayerLab project (.json) or a Keras model (.keras, .h5)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--explain", action="store_true", help="also show how every number comes about (formulas, output sizes, receptive fields)")
+    p.add_argument("--batch-size", type=int, default=32, help="batch size for the training-memory estimate (default 32)")
     p = sub.add_parser("import", help="turn a Keras .keras/.h5 model into a LayerLab project")
     p.add_argument("model", help="a .keras or .h5 model file")
     p.add_argument("-o", "--output", required=True, help="project file to write (.json)")
@@ -89,13 +90,15 @@ def _summary(args: argparse.Namespace) -> int:
     from engine.analysis import analyse
     from engine.report import summary_json, summary_text
 
+    if args.batch_size < 1:
+        raise _UsageError("--batch-size must be at least 1")
     graph, title = load_any(args.project)
     analysis = analyse(graph)
     if args.json:
-        json.dump(summary_json(graph, analysis), sys.stdout)
+        json.dump(summary_json(graph, analysis, args.batch_size), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(summary_text(graph, analysis, title, explain_numbers=args.explain))
+        print(summary_text(graph, analysis, title, explain_numbers=args.explain, batch_size=args.batch_size))
     return EXIT_OK if analysis.is_valid else EXIT_INVALID
 
 

@@ -58,7 +58,7 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | N
     return rows
 
 
-def summary_json(graph: NetworkGraph, analysis: Analysis) -> dict[str, Any]:
+def summary_json(graph: NetworkGraph, analysis: Analysis, batch_size: int = 32) -> dict[str, Any]:
     """The object printed by ``main.py summary --json``."""
     names = {n: graph.nx_graph.nodes[n]["name"] for n in graph.nx_graph.nodes}
     teaching = explain(graph, analysis)
@@ -70,7 +70,7 @@ def summary_json(graph: NetworkGraph, analysis: Analysis) -> dict[str, Any]:
         "total_flops": teaching.total_flops,
         "activation_bytes_per_sample": teaching.activation_bytes,
         "max_receptive_field": teaching.max_receptive_field,
-        "training_memory_batch_32": training_memory(graph, 32, analysis=analysis),
+        "training_memory": {"batch_size": batch_size, "optimizer": "adam", **training_memory(graph, batch_size, analysis=analysis)},
         "totals_complete": analysis.totals_complete,
         "valid": analysis.is_valid,
         "diagnostics": [d.to_dict(names) for d in analysis.diagnostics],
@@ -86,7 +86,7 @@ def _size(n: int) -> str:
     return ""  # pragma: no cover
 
 
-def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width: int = 110, explain_numbers: bool = False) -> str:
+def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width: int = 110, explain_numbers: bool = False, batch_size: int = 32) -> str:
     """A table like Keras's ``model.summary()``, totals with multiply-adds and memory, optionally how every
     number comes about (``explain_numbers``), then the diagnostics."""
     rows = summary_rows(graph, analysis)
@@ -121,10 +121,10 @@ def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width
     out.append(f"Trainable params: {fmt_int(analysis.trainable_params)} ({_size(analysis.trainable_params)})")
     out.append(f"Non-trainable params: {fmt_int(analysis.non_trainable_params)} ({_size(analysis.non_trainable_params)})")
     teaching = explain(graph, analysis)
-    memory = training_memory(graph, 32, analysis=analysis)
+    memory = training_memory(graph, batch_size, analysis=analysis)
     out.append(f"Multiply-adds per sample: {fmt_int(teaching.total_flops)}   Activations per sample: {human_bytes(teaching.activation_bytes)}")
     out.append(
-        f"Training memory, batch 32, Adam: {human_bytes(sum(memory.values()))} (weights {human_bytes(memory['weights'])}, gradients "
+        f"Training memory, batch {batch_size}, Adam: {human_bytes(sum(memory.values()))} (weights {human_bytes(memory['weights'])}, gradients "
         f"{human_bytes(memory['gradients'])}, optimizer state {human_bytes(memory['optimizer_state'])}, activations {human_bytes(memory['activations'])})"
     )
     if explain_numbers:

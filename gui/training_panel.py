@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from engine.datasets import BUILTIN, DatasetError, image_shape_for, resolve
 from engine.project import atomic_write_text, graph_to_dict
+from engine.teaching import human_bytes, training_memory
 from engine.training import OPTIMIZERS, TrainConfig, TrainingError, check_memory, history_csv, plan_training
 from gui.document import Document
 
@@ -132,6 +133,9 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.memory = QLabel()
+        self.memory.setWordWrap(True)
+        self.memory.setStyleSheet("color: #555;")
 
         form = QFormLayout()
         form.addRow("dataset", self.dataset)
@@ -143,6 +147,7 @@ class TrainingPanel(QWidget):
         form.addRow("epochs", self.epochs)
         form.addRow("validation split", self.validation)
         form.addRow("", self.early)
+        form.addRow("", self.memory)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
@@ -210,11 +215,31 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
         self._choose_defaults()
+        self.batch_size.valueChanged.connect(self.update_memory)
+        self.optimizer.currentTextChanged.connect(self.update_memory)
+        self.document.analysed.connect(self.update_memory)
+        self.update_memory()
 
     def set_document(self, document: Document) -> None:
         """Show another design; finished runs stay for comparison."""
+        try:
+            self.document.analysed.disconnect(self.update_memory)
+        except (RuntimeError, TypeError):
+            pass
         self.document = document
+        document.analysed.connect(self.update_memory)
         self._choose_defaults()
+        self.update_memory()
+
+    def update_memory(self, *_args: Any) -> None:
+        """The estimate of what training needs for the chosen batch size and optimizer, explained."""
+        analysis = self.document.analysis
+        if not analysis.totals_complete:
+            self.memory.setText("Training memory: unknown until the errors are fixed.")
+            return
+        need = training_memory(self.document.graph, self.batch_size.value(), self.optimizer.currentText(), analysis)
+        parts = ", ".join(f"{k.replace('_', ' ')} {human_bytes(v)}" for k, v in need.items())
+        self.memory.setText(f"Training memory ≈ <b>{human_bytes(sum(need.values()))}</b> ({parts})")
 
     def _choose_defaults(self) -> None:
         """Pick a built-in dataset that fits the Input, so Start works on the examples."""

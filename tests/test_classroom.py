@@ -233,3 +233,11 @@ def test_diff_shows_added_removed_changed_and_totals(tmp_path) -> None:
     same = run("diff", str(EXAMPLES / "lenet5.json"), str(EXAMPLES / "lenet5.json"), "--json")
     assert same.returncode == 0 and json.loads(same.stdout)["same"] is True
     assert Path(tmp_path / "b.json").exists()
+
+
+def test_training_memory_for_a_chosen_batch_size() -> None:
+    small = json.loads(run("summary", str(EXAMPLES / "lenet5.json"), "--json", "--batch-size", "1").stdout)["training_memory"]
+    large = json.loads(run("summary", str(EXAMPLES / "lenet5.json"), "--json", "--batch-size", "100").stdout)["training_memory"]
+    assert small["batch_size"] == 1 and large["activations"] == 100 * small["activations"]
+    assert large["weights"] == small["weights"] == 61_706 * 4
+    assert run("summary", str(EXAMPLES / "lenet5.json"), "--batch-size", "0").returncode == 2

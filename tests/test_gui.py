@@ -566,3 +566,12 @@ def test_training_in_the_editor_counts_for_a_training_criterion(window, qtbot) -
     window.inspector.findChild(QSpinBox, "param:filters").setValue(8)  # the design changed: train again
     QApplication.processEvents()
     assert {r.id: r.status for r in window.exercise.results}["train"] == "not run"
+
+
+def test_training_panel_explains_the_memory_it_will_need(window) -> None:
+    open_example(window, "alexnet.json")
+    window.training.batch_size.setValue(256)
+    text = window.training.memory.text()
+    assert "Training memory ≈ <b>2.7 GB</b>" in text and "optimizer state 475.9 MB" in text
+    window.training.optimizer.setCurrentText("sgd")
+    assert "optimizer state 238.0 MB" in window.training.memory.text()
