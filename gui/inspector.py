@@ -102,6 +102,8 @@ class InspectorWidget(QWidget):
         self.document: Document | None = None
         self.node_id: str | None = None
         self._editors: dict[str, Callable[[Any], None]] = {}
+        self._inner_types: dict[str, str] = {}
+        self._node_params: dict[str, Any] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
         self.title = QLabel()
@@ -174,6 +176,8 @@ class InspectorWidget(QWidget):
         assert self.document is not None and self.node_id is not None
         node = self.document.graph.node(self.node_id)
         spec = node.spec
+        self._node_params = dict(node.params)
+        self._inner_types: dict[str, str] = {}
         self.title.setText(f"<b>{spec.type}</b> <span style='color:#777'>({spec.family})</span>")
         self.doc.setText(spec.doc)
         name = QLineEdit()
@@ -253,7 +257,10 @@ class InspectorWidget(QWidget):
                 commit({"type": current["type"], "params": {**current["params"], name: v}})
 
             combo.currentTextChanged.connect(lambda t: commit({"type": t, "params": {"units": holder["value"]["params"]["units"]}}))
-            for inner in get_spec("LSTM").params:
+            # The nested form follows the wrapped layer's own spec (GRU shows reset_after, LSTM does not).
+            inner_type = self._node_params[param.name]["type"]
+            self._inner_types[key] = inner_type
+            for inner in get_spec(inner_type).params:
                 if inner.advanced or inner.name in ("activation", "recurrent_activation"):
                     continue
                 self._add_editor_into(inner_form, inner, lambda v, n=inner.name: commit_inner(n, v), prefix=f"{key}.")
@@ -331,7 +338,11 @@ class InspectorWidget(QWidget):
         if event.kind == "node_removed" and event.node == self.node_id:
             self.show_nodes([])
         elif event.kind in ("params_changed", "renamed") and event.node == self.node_id:
-            self._populate()
+            params = self.document.graph.node(self.node_id).params if self.document else {}
+            if any(params.get(k, {}).get("type") != t for k, t in self._inner_types.items()):
+                self.show_nodes([self.node_id])  # another wrapped layer type: its form differs
+            else:
+                self._populate()
 
     def _on_analysed(self, analysis: Analysis) -> None:
         if self.node_id is not None:

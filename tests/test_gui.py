@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPlainTextEdit, QSpinBox, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QMessageBox, QPlainTextEdit, QSpinBox, QWidget  # noqa: E402
 
 from engine.project import load_project  # noqa: E402
 from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH  # noqa: E402
@@ -575,3 +575,28 @@ def test_training_panel_explains_the_memory_it_will_need(window) -> None:
     assert "Training memory ≈ <b>2.7 GB</b>" in text and "optimizer state 475.9 MB" in text
     window.training.optimizer.setCurrentText("sgd")
     assert "optimizer state 238.0 MB" in window.training.memory.text()
+
+
+def test_bidirectional_form_follows_the_wrapped_layer(window) -> None:
+    window.set_document(Document())
+    x = window.add_layer("Input", QPointF(0, 0))
+    window.scene.select_nodes([x])
+    field = window.inspector.findChild(QLineEdit, "param:shape")
+    field.setText("20, 8")
+    field.editingFinished.emit()
+    bi = window.add_layer("Bidirectional")
+    window.scene.select_nodes([bi])
+    assert window.inspector.findChild(QCheckBox, "param:layer.reset_after") is None  # an LSTM has no reset_after
+    from PySide6.QtWidgets import QComboBox
+
+    combo = window.inspector.findChild(QWidget, "param:layer").findChild(QComboBox)
+    combo.setCurrentText("GRU")
+    QApplication.processEvents()
+    reset_after = window.inspector.findChild(QCheckBox, "param:layer.reset_after")
+    assert reset_after is not None and reset_after.isChecked()
+    before = window.document.analysis[bi].params.total
+    reset_after.setChecked(False)
+    assert window.document.graph.node(bi).params["layer"] == {"type": "GRU", "params": {**window.document.graph.node(bi).params["layer"]["params"], "reset_after": False}}
+    assert window.document.analysis[bi].params.total == before - 2 * 3 * 32  # one bias vector per gate fewer, both directions
+    window.document.undo_stack.undo()  # both edits were to the field "layer": they merged into one step
+    assert window.document.graph.node(bi).params["layer"]["type"] == "LSTM"
