@@ -77,12 +77,9 @@ def load_any(path: str):
 
     Raises `ProjectError` or `KerasImportError` with a one-line message.
     """
-    from engine.keras_import import import_keras_model
-    from engine.project import load_project
+    from engine.project import load_design
 
-    if path.lower().endswith((".keras", ".h5", ".hdf5")):
-        return import_keras_model(path), Path(path).stem
-    graph, meta = load_project(path)
+    graph, meta, _ = load_design(path)
     return graph, meta.get("name") or Path(path).stem
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "graph_to_dict",
     "graph_from_dict",
     "load_project",
+    "load_design",
     "save_project",
     "atomic_write_text",
     "read_json_file",
@@ -236,6 +237,24 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
 def load_project(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, Any]]:
     """Read a project file. Raises `ProjectError` (one line, naming the file) for anything wrong."""
     return graph_from_dict(read_json_file(path), str(path))
+
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def load_design(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, Any], bool]:
+    """Open whatever a user points LayerLab at: a project file, or a Keras model (imported).
+
+    Returns ``(graph, meta, is_project)``; for a Keras model ``meta["name"]`` is the file's stem and
+    ``is_project`` is False (saving must not write over the model). Raises `ProjectError` or
+    `engine.keras_import.KerasImportError` with one line.
+    """
+    if str(path).lower().endswith(KERAS_SUFFIXES):
+        from engine.keras_import import import_keras_model
+
+        return import_keras_model(path), {"name": Path(path).stem, "description": "", "answers": {}}, False
+    graph, meta = load_project(path)
+    return graph, meta, True
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

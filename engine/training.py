@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.analysis import analyse
+from engine.analysis import Analysis, analyse
 from engine.codegen import CodegenError, TrainingCode, generate_code
 from engine.datasets import DatasetError, DatasetSpec, describe, load_data_source
 from engine.graph import NetworkGraph
@@ -27,7 +27,6 @@ __all__ = [
     "TrainConfig",
     "TrainingError",
     "plan_training",
-    "estimate_memory",
     "run_training",
     "worker_main",
     "OPTIMIZERS",
@@ -70,8 +69,7 @@ class TrainConfig:
         return cls(dataset=DatasetSpec(**dataset), **data)
 
 
-def _output_info(graph: NetworkGraph) -> tuple[tuple[int | None, ...], str | None]:
-    analysis = analyse(graph)
+def _output_info(graph: NetworkGraph, analysis: Analysis) -> tuple[tuple[int | None, ...], str | None]:
     if len(analysis.output_nodes) != 1:
         raise TrainingError(f"training needs exactly one output layer; this network has {len(analysis.output_nodes)}", True)
     out = analysis.output_nodes[0]
@@ -99,7 +97,7 @@ def plan_training(graph: NetworkGraph, config: TrainConfig) -> TrainingCode:
         raise TrainingError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}", True)
     if not (0 < config.learning_rate < 10) or config.batch_size < 1 or config.epochs < 1 or not (0 <= config.validation_split < 1):
         raise TrainingError("learning rate must be in (0, 10), batch size and epochs at least 1, validation split in [0, 1)", True)
-    shape, activation = _output_info(graph)
+    shape, activation = _output_info(graph, analysis)
     loss = config.loss
     from_logits = False
     if not loss:
@@ -125,11 +123,6 @@ def plan_training(graph: NetworkGraph, config: TrainConfig) -> TrainingCode:
     )
 
 
-def estimate_memory(graph: NetworkGraph, batch_size: int, optimizer: str = "adam") -> dict[str, int]:
-    """Bytes needed to train (see `engine.teaching.training_memory`)."""
-    return training_memory(graph, batch_size, optimizer)
-
-
 def _available_memory() -> int:
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -146,7 +139,7 @@ def _human(n: float) -> str:
 
 
 def check_memory(graph: NetworkGraph, config: TrainConfig) -> None:
-    need = estimate_memory(graph, config.batch_size, config.optimizer)
+    need = training_memory(graph, config.batch_size, config.optimizer)
     total = sum(need.values())
     available = _available_memory()
     if total > 0.8 * available:
@@ -177,7 +170,7 @@ def check_data(graph: NetworkGraph, config: TrainConfig, x: Any, y: Any) -> int:
             True,
         )
     classes = int(y.max()) + 1 if len(y) else 0
-    out_shape, _ = _output_info(graph)
+    out_shape, _ = _output_info(graph, analysis)
     units = out_shape[-1]
     if len(out_shape) != 1:
         raise TrainingError(f"the output layer gives {_dims(out_shape)} per sample; a classifier needs one vector (add Flatten or GlobalAveragePooling before the last Dense)", True)

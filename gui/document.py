@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from engine.analysis import Analysis, Analyzer
 from engine.graph import GraphError, GraphEvent, NetworkGraph
 from engine.layers import ParamError
-from engine.project import graph_to_dict, load_project, save_project
+from engine.project import graph_to_dict, load_design, save_project
 
 __all__ = ["Document", "EditRefused"]
 
@@ -103,13 +103,8 @@ class Document(QObject):
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> Document:
         """Load a project or import a Keras model. Raises ProjectError / KerasImportError."""
-        if path.lower().endswith((".keras", ".h5", ".hdf5")):
-            from engine.keras_import import import_keras_model
-
-            doc = cls(import_keras_model(path), None, Path(path).stem, parent)
-            return doc
-        graph, meta = load_project(path)
-        doc = cls(graph, path, meta.get("name", ""), parent)
+        graph, meta, is_project = load_design(path)
+        doc = cls(graph, path if is_project else None, meta.get("name", ""), parent)
         doc.description = meta.get("description", "")
         doc.answers = dict(meta.get("answers", {}))
         return doc

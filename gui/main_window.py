@@ -517,13 +517,13 @@ class MainWindow(QMainWindow):
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:
-                store.forget(token)
+                store.discard(token)
                 continue
             try:
                 document = store.restore(token, recovered)
             except ProjectError as exc:
                 QMessageBox.warning(self, "Cannot restore", str(exc))
-                store.forget(token)
+                store.discard(token)
                 continue
             target = self if not extra and not self.document.modified and self._restored is False else MainWindow(settings=self.settings, recovery=store)
             if target is self:

@@ -127,9 +127,6 @@ class RecoveryStore:
         self.discard(token)
         return document
 
-    def forget(self, token: str) -> None:
-        self.discard(token)
-
 
 def _alive(pid: Any) -> bool:
     if not isinstance(pid, int) or pid <= 0:

@@ -13,7 +13,8 @@ import pytest
 from engine.datasets import DatasetError, DatasetSpec, resolve
 from engine.graph import NetworkGraph
 from engine.project import load_project, save_project
-from engine.training import TrainConfig, TrainingError, check_memory, estimate_memory, plan_training, run_training
+from engine.teaching import training_memory
+from engine.training import TrainConfig, TrainingError, check_memory, plan_training, run_training
 from tests.conftest import EXAMPLES, ROOT
 
 pytestmark = pytest.mark.keras
@@ -86,7 +87,7 @@ def test_huge_model_is_refused_with_a_memory_estimate() -> None:
     x = graph.add_node("Input", {"shape": [1000]})
     d = graph.add_node("Dense", {"units": 10**9})
     graph.connect(x, d)
-    need = estimate_memory(graph, 32)
+    need = training_memory(graph, 32)
     assert need["weights"] == 1001 * 10**9 * 4 and need["optimizer_state"] == 2 * need["weights"]
     with pytest.raises(TrainingError, match=r"training would need about .* TB .* but only .* is free"):
         check_memory(graph, TrainConfig())
