@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from engine.graph import NetworkGraph
+from engine.graph import MASK_SLOT, NetworkGraph
 from engine.layers import ParamCount, ShapeError, Tensor, fmt_shape, get_spec
 
 __all__ = ["Analysis", "Analyzer", "Diagnostic", "LayerResult", "analyse"]
@@ -58,10 +58,19 @@ class LayerResult:
     output: Tensor | None = None
     params: ParamCount | None = None
     inputs: tuple[Tensor | None, ...] = ()
+    #: Outputs after the first (an LSTM's states with return_state, attention scores).
+    extra_outputs: tuple[Tensor, ...] = ()
+    #: For a layer that shares another's weights: the weights its own inputs would need (checked against the owner's).
+    own_params: ParamCount | None = None
 
     @property
     def shape(self) -> tuple[int | None, ...] | None:
         return None if self.output is None else self.output.shape
+
+    @property
+    def outputs(self) -> tuple[Tensor, ...]:
+        """Every output, the first one first (empty while unknown)."""
+        return () if self.output is None else (self.output, *self.extra_outputs)
 
 
 @dataclass
@@ -136,19 +145,35 @@ class Analyzer:
         diagnostics: list[Diagnostic] = []
         self.recomputed = 0
         for node_id in structure.order:
-            edges = sorted((k, u) for u, keys in pred[node_id].items() for k in keys)
-            inputs = tuple(results[u].output if u in results else None for _, u in edges)
-            key = (nodes[node_id]["rev"], tuple(k for k, _ in edges), inputs, node_id in structure.cycles)
+            edges = sorted((k, u, d.get("output", 0)) for u, keys in pred[node_id].items() for k, d in keys.items())
+            data_edges = [e for e in edges if e[0] < MASK_SLOT]
+            inputs = tuple(_output_of(results.get(u), o) for _, u, o in data_edges)
+            masks = tuple(_output_of(results.get(u), o) for k, u, o in edges if k >= MASK_SLOT)
+            bad_output = next(((u, o) for _, u, o in edges if u in results and results[u].status == "ok" and o >= len(results[u].outputs)), None)
+            key = (nodes[node_id]["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, node_id in structure.cycles, bad_output)
             cached = self._cache.get(node_id)
             if cached is not None and cached[0] == key:
                 result, node_diags = cached[1], cached[2]
+            elif bad_output is not None:
+                source = graph.nx_graph.nodes[bad_output[0]]
+                labels = get_spec(source["type"]).output_labels(source["params"])
+                result = LayerResult(node_id, "error", inputs=inputs)
+                node_diags = [Diagnostic(
+                    "error", "no-such-output",
+                    f"{nodes[node_id]['name']} is wired to output {bad_output[1] + 1} of {source['name']}, which has only {len(labels)} ({', '.join(labels)}).",
+                    "Wire it to an output the layer has, or turn on the option that adds that output (return_state, return_attention_scores).",
+                    node_id,
+                )]
+                self._cache[node_id] = (key, result, node_diags)
+                self.recomputed += 1
             else:
-                result, node_diags = _analyse_node(graph, node_id, inputs, len(edges), structure.cycles.get(node_id))
+                result, node_diags = _analyse_node(graph, node_id, inputs, len(data_edges), structure.cycles.get(node_id), masks)
                 self._cache[node_id] = (key, result, node_diags)
                 self.recomputed += 1
             results[node_id] = result
             diagnostics.extend(node_diags)
 
+        diagnostics.extend(_shared_diagnostics(graph, results))
         diagnostics.extend(_network_diagnostics(graph, structure))
         analysis = Analysis(
             results=results,
@@ -217,13 +242,22 @@ def _kahn(pred: dict, succ: dict, index: dict[str, int]) -> list[str]:
     return order
 
 
+def _output_of(result: LayerResult | None, index: int) -> Tensor | None:
+    if result is None:
+        return None
+    outputs = result.outputs
+    return outputs[index] if index < len(outputs) else None
+
+
 def _analyse_node(
-    graph: NetworkGraph, node_id: str, inputs: tuple[Tensor | None, ...], n_edges: int, cycle: list[str] | None
+    graph: NetworkGraph, node_id: str, inputs: tuple[Tensor | None, ...], n_edges: int, cycle: list[str] | None,
+    masks: tuple[Tensor | None, ...] = (),
 ) -> tuple[LayerResult, list[Diagnostic]]:
     data = graph.nx_graph.nodes[node_id]
     spec = get_spec(data["type"])
     name = data["name"]
     params = data["params"]
+    owner = data.get("shares")
 
     def fail(code: str, message: str, hint: str) -> tuple[LayerResult, list[Diagnostic]]:
         return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", code, message, hint, node_id)]
@@ -237,28 +271,58 @@ def _analyse_node(
         return LayerResult(node_id, "ok", Tensor(spec.shape_rule(params, ()), spec.output_dtype(params, ())), ParamCount(0, 0, "no weights"), inputs), []
     if n_edges == 0:
         return fail("no-input", f"{name} ({spec.type}) is not connected to any Input: nothing feeds it.", "Drag a wire from the output of a layer (or an Input) to it.")
+    if owner is not None and owner not in graph.nx_graph:
+        return fail("shared-owner-missing", f"{name} shares the weights of a layer that no longer exists.", "Delete it, or add the layer again.")
     if spec.is_merge and n_edges < spec.min_inputs:
         return fail(
             "merge-too-few",
             f"{name} ({spec.type}) merges several tensors but has only {n_edges} input.",
             "Connect a second branch to it (for a skip connection, wire the block's input to it too), or delete it.",
         )
+    if n_edges < spec.min_inputs:
+        wanted = " and ".join(spec.input_names[: spec.min_inputs]) or f"{spec.min_inputs} inputs"
+        return fail("too-few-inputs", f"{name} ({spec.type}) needs {wanted}, but has only {n_edges} input.", f"Wire its {spec.input_label(n_edges)}.")
     if spec.max_inputs is not None and n_edges > spec.max_inputs:
         expected = "one input" if spec.max_inputs == 1 else f"exactly {spec.max_inputs} inputs"
         return fail("too-many-inputs", f"{name} ({spec.type}) takes {expected} but has {n_edges}.", "Remove the extra wires, or merge the branches first with Add or Concatenate.")
-    if any(t is None for t in inputs):
+    if any(t is None for t in inputs) or any(m is None for m in masks):
         return LayerResult(node_id, "unknown", inputs=inputs), []
 
     known: tuple[Tensor, ...] = inputs  # type: ignore[assignment]
     try:
         shape = spec.shape_rule(params, known)
         out = Tensor(tuple(shape), spec.output_dtype(params, known))
+        extra = spec.outputs(params, known, out)[1:]
         count = spec.count_rule(params, [t.shape for t in known], out.shape)
     except ShapeError as exc:
         got = ", ".join(fmt_shape(t.shape) for t in known)
         return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", "shape", exc.message, exc.hint or f"Input shape(s): {got}.", node_id)]
     diags = [Diagnostic("warning", spec.warn_code, msg, hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
-    return LayerResult(node_id, "ok", out, count, inputs), diags
+    own = None
+    if owner is not None:
+        own = count
+        count = ParamCount(0, 0, f"shares the weights of {graph.nx_graph.nodes[owner]['name']} (counted there)")
+    return LayerResult(node_id, "ok", out, count, inputs, tuple(extra), own), diags
+
+
+def _shared_diagnostics(graph: NetworkGraph, results: dict[str, LayerResult]) -> Iterable[Diagnostic]:
+    """A layer called twice owns one set of weights: every call must fit the weights of the first."""
+    g = graph.nx_graph
+    for node_id, result in results.items():
+        owner = g.nodes[node_id].get("shares")
+        if owner is None or result.own_params is None or owner not in results:
+            continue
+        mine, theirs = result.own_params, results[owner].params
+        if theirs is not None and (mine.trainable, mine.non_trainable) != (theirs.trainable, theirs.non_trainable):
+            first = results[owner].inputs[0] if results[owner].inputs else None
+            yield Diagnostic(
+                "error", "shared-mismatch",
+                f"{g.nodes[node_id]['name']} is {g.nodes[owner]['name']} called again (shared weights), but its input "
+                f"{fmt_shape(result.inputs[0].shape if result.inputs and result.inputs[0] else None)} does not fit the weights built for "
+                f"{fmt_shape(first.shape if first else None)}.",
+                "A shared layer must receive inputs with the same feature sizes on every call.",
+                node_id,
+            )
 
 
 def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable[Diagnostic]:
@@ -269,13 +333,16 @@ def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable
     inputs = [n for n in g.nodes if g.nodes[n]["type"] == "Input"]
     if not inputs:
         yield Diagnostic("error", "no-input-layer", "The network has no Input layer, so no shapes can be computed.", "Add an Input layer, set its shape, and wire it to the first layer.")
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str | None, str], str] = {}
     for n in structure.order:
-        name = g.nodes[n]["name"]
-        if name in seen:
-            yield Diagnostic("error", "duplicate-name", f"Two layers are called {name}; Keras needs unique names.", "Rename one of them.", n)
+        data = g.nodes[n]
+        if data.get("shares") is not None:
+            continue  # a shared layer's later calls are the same layer
+        key = (data.get("group"), data["name"])
+        if key in seen:
+            yield Diagnostic("error", "duplicate-name", f"Two layers are called {data['name']}; Keras needs unique names.", "Rename one of them.", n)
         else:
-            seen[name] = n
+            seen[key] = n
     if len(structure.components) > 1:
         index = {n: i for i, n in enumerate(structure.order)}
         parts = sorted(structure.components, key=lambda c: (-len(c), min(index[n] for n in c)))

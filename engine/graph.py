@@ -1,10 +1,16 @@
 """The network model: layers and wires over a `networkx.MultiDiGraph`.
 
 Nodes have stable string ids (``"n1"``, ``"n2"`` ...) that never change while the node exists and are
-kept in project files. An edge ``(source, target, slot)`` feeds the source's output into input
-``slot`` of the target; the slot orders the inputs of Concatenate and Subtract. A target slot holds
-at most one wire; one source may feed many targets, or several slots of one target
-(``Multiply()([x, x])``).
+kept in project files. An edge ``(source, target, slot)`` feeds output ``output`` of the source (0
+unless the layer has several, like an LSTM with ``return_state``) into input ``slot`` of the target;
+the slot orders the inputs of Concatenate and Subtract and names those of MultiHeadAttention. Slots
+from `MASK_SLOT` up carry a Keras mask (``layer(x, mask=m)``). A target slot holds at most one wire;
+one source may feed many targets, or several slots of one target (``Multiply()([x, x])``).
+
+A node may *share* the weights of another node of the same type (``shares``): one Keras layer
+called twice, as in a siamese network. A node may belong to a *group* (a nested model, later a
+block): groups have ids, names and a parent group, and a group may share the weights of another
+group (one nested model called twice).
 
 The model knows nothing of views. Views subscribe with `NetworkGraph.subscribe` and mirror the
 events they receive. Every mutation bumps a revision counter that the incremental analysis uses.
@@ -22,7 +28,10 @@ import networkx as nx
 
 from engine.layers import LayerSpec, ParamError, get_spec
 
-__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "GraphEvent", "default_name", "validate_name"]
+__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "Group", "GraphEvent", "MASK_SLOT", "default_name", "validate_name"]
+
+#: Input slots from this one up carry a Keras mask rather than data.
+MASK_SLOT = 1000
 
 
 class GraphError(ValueError):
@@ -34,6 +43,24 @@ class Edge:
     source: str
     target: str
     slot: int
+    #: Which output of the source the wire carries.
+    output: int = 0
+
+    @property
+    def is_mask(self) -> bool:
+        return self.slot >= MASK_SLOT
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named set of layers: a nested Keras model (``kind="model"``) or a block."""
+
+    id: str
+    name: str
+    kind: str = "model"
+    parent: str | None = None
+    #: The group whose weights this one reuses (the same nested model called again).
+    shares: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,10 @@ class Node:
     name: str
     params: Mapping[str, Any]
     position: tuple[float, float]
+    #: The node whose weights this one uses (one layer called several times), or None.
+    shares: str | None = None
+    #: The group (nested model or block) this node belongs to, or None.
+    group: str | None = None
 
     @property
     def spec(self) -> LayerSpec:
@@ -66,6 +97,8 @@ def default_name(layer_type: str) -> str:
     ``batch_normalization``."""
     if layer_type == "Input":
         return "input_layer"
+    if layer_type.startswith("ops."):
+        return layer_type[4:]
     # keras.src.utils.naming.to_snake_case
     name = re.sub(r"\W+", "", layer_type)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -96,6 +129,8 @@ class NetworkGraph:
         self._g = nx.MultiDiGraph()
         self._ids = itertools.count(1)
         self._listeners: list[Callable[[GraphEvent], None]] = []
+        #: Groups by id (nested models, blocks).
+        self.groups: dict[str, Group] = {}
         #: Bumped when nodes or edges are added or removed.
         self.structure_rev = 0
         #: Bumped on every change.
@@ -119,7 +154,7 @@ class NetworkGraph:
 
     def node(self, node_id: str) -> Node:
         data = self._data(node_id)
-        return Node(node_id, data["type"], data["name"], data["params"], data["position"])
+        return Node(node_id, data["type"], data["name"], data["params"], data["position"], data.get("shares"), data.get("group"))
 
     def nodes(self) -> Iterator[Node]:
         for node_id in self._g.nodes:
@@ -129,14 +164,46 @@ class NetworkGraph:
         return self._g.nodes[node_id]["rev"]
 
     def edges(self) -> list[Edge]:
-        return [Edge(u, v, k) for u, v, k in self._g.edges(keys=True)]
+        return [Edge(u, v, k, d.get("output", 0)) for u, v, k, d in self._g.edges(keys=True, data=True)]
 
     def inputs_of(self, node_id: str) -> list[Edge]:
         """Incoming wires ordered by slot."""
-        return sorted((Edge(u, v, k) for u, v, k in self._g.in_edges(node_id, keys=True)), key=lambda e: e.slot)
+        return sorted((Edge(u, v, k, d.get("output", 0)) for u, v, k, d in self._g.in_edges(node_id, keys=True, data=True)), key=lambda e: e.slot)
 
     def outputs_of(self, node_id: str) -> list[Edge]:
-        return [Edge(u, v, k) for u, v, k in self._g.out_edges(node_id, keys=True)]
+        return [Edge(u, v, k, d.get("output", 0)) for u, v, k, d in self._g.out_edges(node_id, keys=True, data=True)]
+
+    def params_of(self, node_id: str) -> Mapping[str, Any]:
+        """The parameters a node computes with: its own, or those of the node whose weights it shares."""
+        data = self._data(node_id)
+        owner = data.get("shares")
+        if owner is not None and owner in self._g:
+            return self._g.nodes[owner]["params"]
+        return data["params"]
+
+    def add_group(self, name: str, *, kind: str = "model", parent: str | None = None, shares: str | None = None, group_id: str | None = None) -> str:
+        """Add a group and return its id."""
+        validate_name(name)
+        for ref in (parent, shares):
+            if ref is not None and ref not in self.groups:
+                raise GraphError(f"there is no group with id {ref!r}")
+        if group_id is None:
+            group_id = next(f"g{i}" for i in itertools.count(len(self.groups) + 1) if f"g{i}" not in self.groups)
+        elif group_id in self.groups:
+            raise GraphError(f"group id {group_id!r} is already used")
+        self.groups[group_id] = Group(group_id, name, kind, parent, shares)
+        self._emit(GraphEvent("reset"), structural=True)
+        return group_id
+
+    def group_path(self, group_id: str | None) -> list[str]:
+        """Names of the groups from the outermost down to ``group_id``."""
+        path: list[str] = []
+        seen: set[str] = set()
+        while group_id is not None and group_id in self.groups and group_id not in seen:
+            seen.add(group_id)
+            path.append(self.groups[group_id].name)
+            group_id = self.groups[group_id].parent
+        return path[::-1]
 
     def find(self, name: str) -> str | None:
         """The id of the node called ``name``, if any."""
@@ -182,11 +249,22 @@ class NetworkGraph:
         name: str | None = None,
         position: tuple[float, float] = (0.0, 0.0),
         node_id: str | None = None,
+        shares: str | None = None,
+        group: str | None = None,
     ) -> str:
         """Add a layer and return its id. Parameters are validated (`ParamError`); missing
-        required ones get a starting value; ``name`` defaults to Keras's naming scheme."""
+        required ones get a starting value; ``name`` defaults to Keras's naming scheme.
+
+        ``shares`` names a node of the same type whose weights this one uses (its parameters are
+        then the owner's); ``group`` a group from `add_group`."""
         spec = get_spec(layer_type)
         canonical = spec.coerce_params(params or {})
+        if shares is not None:
+            if shares not in self._g or self._g.nodes[shares]["type"] != layer_type or self._g.nodes[shares].get("shares"):
+                raise GraphError(f"{layer_type} can only share the weights of another {layer_type} that owns its weights (not {shares!r})")
+            canonical = dict(self._g.nodes[shares]["params"])
+        if group is not None and group not in self.groups:
+            raise GraphError(f"there is no group with id {group!r}")
         if node_id is None:
             node_id = self._next_id()
         elif node_id in self._g:
@@ -194,7 +272,10 @@ class NetworkGraph:
         else:
             self._note_id(node_id)
         name = self.unique_name(default_name(layer_type)) if name is None else validate_name(name)
-        self._g.add_node(node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0)
+        self._g.add_node(
+            node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0,
+            shares=shares, group=group,
+        )
         self._emit(GraphEvent("node_added", node_id), structural=True)
         return node_id
 
@@ -206,8 +287,8 @@ class NetworkGraph:
         self._g.remove_node(node_id)
         self._emit(GraphEvent("node_removed", node_id), structural=True)
 
-    def connect(self, source: str, target: str, slot: int | None = None) -> int:
-        """Wire ``source``'s output to input ``slot`` of ``target`` (the first free slot by default).
+    def connect(self, source: str, target: str, slot: int | None = None, output: int = 0) -> int:
+        """Wire output ``output`` of ``source`` to input ``slot`` of ``target`` (the first free slot by default).
 
         Raises `GraphError` for unknown nodes or an occupied slot. Wirings that Keras would refuse
         (a cycle, too many inputs) are allowed here and reported by the analysis, so that a user can
@@ -219,15 +300,18 @@ class NetworkGraph:
             slot = self.free_slot(target)
         elif slot < 0 or self._g.has_edge(source, target, slot) or slot in {k for _, _, k in self._g.in_edges(target, keys=True)}:
             raise GraphError(f"input {slot} of {self._g.nodes[target]['name']} is already connected")
-        self._g.add_edge(source, target, key=slot)
-        self._emit(GraphEvent("edge_added", target, Edge(source, target, slot)), structural=True)
+        if not isinstance(output, int) or isinstance(output, bool) or not 0 <= output < 64:
+            raise GraphError(f"output index must be a whole number from 0 to 63, got {output!r}")
+        self._g.add_edge(source, target, key=slot, output=output)
+        self._emit(GraphEvent("edge_added", target, Edge(source, target, slot, output)), structural=True)
         return slot
 
     def disconnect(self, source: str, target: str, slot: int) -> None:
         if not self._g.has_edge(source, target, slot):
             raise GraphError(f"there is no wire from {source} to input {slot} of {target}")
+        output = self._g.edges[source, target, slot].get("output", 0)
         self._g.remove_edge(source, target, slot)
-        self._emit(GraphEvent("edge_removed", target, Edge(source, target, slot)), structural=True)
+        self._emit(GraphEvent("edge_removed", target, Edge(source, target, slot, output)), structural=True)
 
     def check_connection(self, source: str, target: str) -> str | None:
         """Why wiring ``source`` -> ``target`` is impossible, or ``None`` if it is fine."""
@@ -239,7 +323,8 @@ class NetworkGraph:
         name = self._g.nodes[target]["name"]
         if spec.max_inputs == 0:
             return f"{name} is an Input: it takes no inputs"
-        if spec.max_inputs is not None and self._g.in_degree(target) >= spec.max_inputs:
+        data_inputs = sum(1 for _, _, k in self._g.in_edges(target, keys=True) if k < MASK_SLOT)
+        if spec.max_inputs is not None and data_inputs >= spec.max_inputs:
             return f"{name} ({spec.type}) already has its {'input' if spec.max_inputs == 1 else f'{spec.max_inputs} inputs'}"
         if nx.has_path(self._g, target, source):
             return f"this wire would make a cycle: {name} already feeds {self._g.nodes[source]['name']}"
@@ -249,6 +334,8 @@ class NetworkGraph:
         """Change some parameters; returns the previous values of those changed. Raises
         `ParamError` (and changes nothing) if a value is invalid."""
         data = self._data(node_id)
+        if data.get("shares") in self._g:  # one layer called twice has one set of parameters: edit the owner's
+            return self.set_params(data["shares"], changes)
         spec = get_spec(data["type"])
         merged = {**data["params"], **changes}
         canonical = spec.coerce_params(merged)
@@ -256,6 +343,10 @@ class NetworkGraph:
         if old:
             data["params"] = canonical
             self._emit(GraphEvent("params_changed", node_id), structural=False)
+            for other, other_data in self._g.nodes(data=True):
+                if other_data.get("shares") == node_id:
+                    other_data["params"] = canonical
+                    self._emit(GraphEvent("params_changed", other), structural=False)
         return old
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
@@ -278,6 +369,7 @@ class NetworkGraph:
 
     def clear(self) -> None:
         self._g.clear()
+        self.groups.clear()
         self._emit(GraphEvent("reset"), structural=True)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -302,8 +394,9 @@ class NetworkGraph:
 
     def copy(self) -> NetworkGraph:
         other = NetworkGraph()
-        for node in self.nodes():
-            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id)
+        other.groups = dict(self.groups)
+        for node in sorted(self.nodes(), key=lambda n: n.shares is not None):
+            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, shares=node.shares, group=node.group)
         for edge in self.edges():
-            other.connect(edge.source, edge.target, edge.slot)
+            other.connect(edge.source, edge.target, edge.slot, edge.output)
         return other

@@ -5,6 +5,14 @@ The model's architecture is read as data: the ``config.json`` inside a ``.keras`
 file runs, so no TensorFlow import is needed; a ``Lambda`` layer or a custom class is refused by
 name. Layer names and connections are kept; shapes are never copied (the analysis recomputes them).
 Both Keras 3 and Keras 2 (legacy h5) config layouts are understood.
+
+What a functional model holds besides plain layers is kept too: operations Keras 3 saves as nodes
+(``x + 3.0`` becomes an ``ops.add`` node with the number as its operand, never the ``Add`` merge
+layer), layers called several times (one node per call, sharing the first call's weights), nested
+Sequential and Functional models (their layers, in a group named after the model), layers with several
+outputs (an edge knows which output it carries) and the tensors passed by keyword (``key=``,
+``initial_state=``, ``mask=``). Everything LayerLab cannot model is listed, grouped by class, in one
+`KerasImportError`; nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from engine.graph import NetworkGraph
-from engine.layers import CATALOGUE, ParamError
+from engine.graph import MASK_SLOT, GraphError, NetworkGraph
+from engine.layers import CATALOGUE, KERAS_CLASSES, LayerSpec, ParamError
 from engine.layout import layered_positions
 
 __all__ = ["KerasImportError", "import_keras_model", "graph_from_keras_config"]
@@ -25,6 +33,12 @@ __all__ = ["KerasImportError", "import_keras_model", "graph_from_keras_config"]
 _RENAMED = {("LeakyReLU", "alpha"): "negative_slope"}
 _MAX_CONFIG_BYTES = 64 * 1024 * 1024
 _NESTED_MODELS = {"Functional", "Sequential", "Model"}
+#: Nested models deeper than this are refused (real models nest two or three deep).
+MAX_DEPTH = 32
+#: The same limit as project files.
+MAX_LAYERS = 100_000
+#: Call arguments that are not inputs and change nothing LayerLab models.
+_IGNORED_CALL_KWARGS = {"training"}
 
 
 class KerasImportError(ValueError):
@@ -83,49 +97,57 @@ def _read_config(source: str) -> dict[str, Any]:
     return config
 
 
+
 def graph_from_keras_config(config: dict[str, Any]) -> NetworkGraph:
-    """Build a graph from a model's serialised config (what ``model.get_config()`` wraps)."""
+    """Build a graph from a model's serialised config (what ``model.get_config()`` wraps).
+
+    Raises `KerasImportError` listing every layer or operation LayerLab cannot model, grouped by class.
+    """
+    if not isinstance(config, dict):
+        raise KerasImportError("the model configuration is not an object")
     class_name = config.get("class_name")
     inner = config.get("config", {})
     if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
-        raise KerasImportError(f"unsupported model class {class_name!r}: expected a Sequential or Functional model")
-    layers = [layer for layer in inner["layers"] if isinstance(layer, dict)]
-    _refuse_unknown(layers)
-    if class_name == "Sequential" or not any("inbound_nodes" in layer for layer in layers):
-        return _sequential(inner, layers)
-    return _functional(layers)
+        raise KerasImportError(f"unsupported model class {str(class_name)[:60]!r}: expected a Sequential or Functional model")
+    count = _count_layers(inner, 0)
+    if count > MAX_LAYERS:
+        raise KerasImportError(f"the model has {count:,} layers, more than LayerLab's limit of {MAX_LAYERS:,}")
+    importer = _Importer()
+    importer.model(class_name, inner, group=None, inputs=None, share=None, depth=0)
+    importer.raise_problems()
+    return importer.graph
 
 
-def _refuse_unknown(layers: list[dict[str, Any]]) -> None:
-    problems = []
-    for layer in layers:
-        cls = layer.get("class_name")
-        name = _layer_name(layer)
-        registered = layer.get("registered_name")
-        custom = isinstance(registered, str) and registered not in (cls, None) and not registered.startswith("keras")
-        if cls == "Lambda":
-            problems.append(f"{name} (Lambda: it holds Python code, which LayerLab never runs)")
-        elif cls in _NESTED_MODELS:
-            problems.append(f"{name} (a nested {cls} model)")
-        elif custom or (cls not in CATALOGUE and cls != "InputLayer"):
-            problems.append(f"{name} ({cls})")
-    if problems:
-        raise KerasImportError("LayerLab does not know these layers: " + ", ".join(problems))
+def _count_layers(inner: dict[str, Any], depth: int) -> int:
+    if depth > MAX_DEPTH:
+        raise KerasImportError(f"models are nested more than {MAX_DEPTH} deep")
+    total = 0
+    for layer in inner.get("layers", []) if isinstance(inner.get("layers"), list) else []:
+        total += 1
+        if isinstance(layer, dict) and layer.get("class_name") in _NESTED_MODELS and isinstance(layer.get("config"), dict):
+            calls = layer.get("inbound_nodes")
+            total += _count_layers(layer["config"], depth + 1) * max(1, len(calls) if isinstance(calls, list) else 1)
+        if total > MAX_LAYERS:
+            break
+    return total
 
 
-def _layer_name(layer: dict[str, Any]) -> str:
-    name = layer.get("name") or layer.get("config", {}).get("name")
-    return str(name) if name else "?"
+def _layer_name(layer: Any) -> str:
+    if not isinstance(layer, dict):
+        return "?"
+    config = layer.get("config")
+    name = layer.get("name") or (config.get("name") if isinstance(config, dict) else None)
+    return str(name)[:200] if isinstance(name, str) and name else "?"
 
 
 def _input_params(config: dict[str, Any]) -> dict[str, Any]:
     batch_shape = config.get("batch_shape") or config.get("batch_input_shape")
     if not isinstance(batch_shape, list) or len(batch_shape) < 2:
-        raise KerasImportError(f"input {config.get('name')!r} has no usable shape ({batch_shape!r})")
+        raise KerasImportError(f"input {str(config.get('name'))[:60]!r} has no usable shape ({str(batch_shape)[:60]})")
     params: dict[str, Any] = {"shape": batch_shape[1:]}
     dtype = config.get("dtype")
     if isinstance(dtype, dict):
-        dtype = dtype.get("config", {}).get("name")
+        dtype = dtype.get("config", {}).get("name") if isinstance(dtype.get("config"), dict) else None
     if isinstance(dtype, str):
         params["dtype"] = dtype
     return params
@@ -137,105 +159,365 @@ def _activation(value: Any) -> Any:
     return value
 
 
-def _layer_params(cls: str, config: dict[str, Any]) -> dict[str, Any]:
+def _spec_for(layer: dict[str, Any]) -> LayerSpec | None:
+    cls = layer.get("class_name")
+    module = layer.get("module")
+    if not isinstance(cls, str):
+        return None
+    if isinstance(module, str) and module.startswith("keras.src.ops"):
+        return KERAS_CLASSES.get(("ops", cls))
+    spec = KERAS_CLASSES.get(("layers", cls))
+    if spec is None or spec.family == "Operation":
+        return None
+    registered = layer.get("registered_name")
+    if spec.keras_module != "keras.layers":  # keras.applications' own layers: known by registered name and module
+        return spec if isinstance(module, str) and module == spec.keras_module else None
+    custom = isinstance(registered, str) and registered not in (cls, None) and not registered.startswith("keras")
+    return None if custom else spec
+
+
+def _layer_params(spec: LayerSpec, config: dict[str, Any]) -> dict[str, Any]:
     """Map a Keras layer config onto the spec's parameters (unknown keys, such as initializers, are dropped)."""
-    if cls == "InputLayer":
-        return _input_params(config)
-    spec = CATALOGUE[cls]
-    name = config.get("name", "?")
+    cls = spec.keras_class
     if config.get("data_format") not in (None, "channels_last"):
-        raise KerasImportError(f"{name} ({cls}) uses data_format={config['data_format']!r}; LayerLab supports channels_last only")
-    if config.get("return_state"):
-        raise KerasImportError(f"{name} ({cls}) returns its states (return_state=True), which LayerLab does not model")
+        raise KerasImportError(f"data_format={str(config['data_format'])[:20]!r}; LayerLab supports channels_last only")
     params: dict[str, Any] = {}
     for key, value in config.items():
         key = _RENAMED.get((cls, key), key)
-        if not spec.has_param(key):
+        if not spec.has_param(key) or key in spec.call_params:
             continue
         kind = spec.param(key).kind
         if kind == "choice" and "activation" in key:
             value = _activation(value)
         elif kind == "layer":
-            if not isinstance(value, dict) or value.get("class_name") not in spec.param(key).choices:
-                raise KerasImportError(f"{name} ({cls}) wraps an unsupported layer {value.get('class_name') if isinstance(value, dict) else value!r}")
-            inner_cls = value["class_name"]
-            value = {"type": inner_cls, "params": _layer_params(inner_cls, value.get("config", {}))}
+            inner_spec = _spec_for(value) if isinstance(value, dict) else None
+            if inner_spec is None or not isinstance(value.get("config", {}), dict):
+                shown = value.get("class_name") if isinstance(value, dict) else value
+                raise KerasImportError(f"wraps a layer LayerLab does not know ({str(shown)[:40]})")
+            value = {"type": inner_spec.type, "params": _layer_params(inner_spec, value.get("config", {}))}
         elif kind == "int" and isinstance(value, list) and len(value) == 1:
-            value = value[0]  # LayerNormalization(axis=[-1])
+            value = value[0]  # BatchNormalization(axis=[-1]) in older files
         params[key] = value
     if cls == "Bidirectional" and isinstance(config.get("backward_layer"), dict):
         backward = config["backward_layer"].get("config", {})
         forward = params["layer"]["params"]
-        if backward.get("units") != forward.get("units"):
-            raise KerasImportError(f"{name} (Bidirectional) has a backward layer that differs from the forward one")
+        if not isinstance(backward, dict) or backward.get("units") != forward.get("units"):
+            raise KerasImportError("has a backward layer that differs from the forward one")
     return params
 
 
-def _add(graph: NetworkGraph, layer: dict[str, Any]) -> str:
-    cls = layer["class_name"]
-    config = layer.get("config", {})
-    name = _layer_name(layer)
-    params = _layer_params(cls, config)
-    try:
-        return graph.add_node("Input" if cls == "InputLayer" else cls, params, name=name)
-    except ParamError as exc:
-        raise KerasImportError(f"{name} ({cls}): {exc}") from None
+Ref = tuple[str, int]  # (node id, output index)
 
 
-def _sequential(inner: dict[str, Any], layers: list[dict[str, Any]]) -> NetworkGraph:
-    graph = NetworkGraph()
-    previous: str | None = None
-    for index, layer in enumerate(layers):
-        if index == 0 and layer.get("class_name") != "InputLayer":
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+class _Importer:
+    """Walks a model config (recursing into nested models) and builds the graph, collecting every problem."""
+
+    def __init__(self) -> None:
+        self.graph = NetworkGraph()
+        #: (parent group, nested model name) -> its layers' nodes on the first call, shared by later calls.
+        self._inner_nodes = {}
+        #: (kind, class) -> names: what LayerLab does not know, grouped for one message.
+        self.unknown: dict[tuple[str, str], list[str]] = {}
+        self.problems: list[str] = []
+
+    # -- problems -------------------------------------------------------------------------------
+
+    def refuse(self, layer: dict[str, Any], why: str = "") -> None:
+        cls = str(layer.get("class_name"))[:60]
+        module = layer.get("module")
+        kind = "operation" if isinstance(module, str) and module.startswith("keras.src.ops") else "layer"
+        if cls == "Lambda":
+            kind, cls = "layer", "Lambda (it holds Python code, which LayerLab never runs)"
+        self.unknown.setdefault((kind, cls + why), []).append(_layer_name(layer))
+
+    def problem(self, layer: Any, message: str) -> None:
+        cls = layer.get("class_name") if isinstance(layer, dict) else None
+        self.problems.append(f"{_layer_name(layer)} ({str(cls)[:40]}): {message}")
+
+    def raise_problems(self) -> None:
+        parts = []
+        for (kind, cls), names in sorted(self.unknown.items(), key=lambda item: (-len(item[1]), item[0])):
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            parts.append(f"{len(names)} x {cls} {kind}{'s' if len(names) > 1 else ''}: {shown}")
+        if parts:
+            self.problems.insert(0, "LayerLab does not know " + "; ".join(parts))
+        if self.problems:
+            more = f" (and {len(self.problems) - 5} more problems)" if len(self.problems) > 5 else ""
+            raise KerasImportError("; ".join(self.problems[:5]) + more)
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def model(self, class_name: Any, inner: dict[str, Any], group: str | None, inputs: list[Ref] | None,
+              share: dict[tuple[str, int], str] | None, depth: int) -> tuple[list[Ref], dict[tuple[str, int], str]]:
+        """Import one (possibly nested) model; returns its output refs and the node of each (layer, call)."""
+        if depth > MAX_DEPTH:
+            raise KerasImportError(f"models are nested more than {MAX_DEPTH} deep")
+        layers = inner["layers"]
+        if class_name == "Sequential" or not any(isinstance(layer, dict) and "inbound_nodes" in layer for layer in layers):
+            return self.sequential(inner, layers, group, inputs, share, depth)
+        return self.functional(inner, layers, group, inputs, share, depth)
+
+    def sequential(self, inner: dict[str, Any], layers: list[Any], group: str | None, inputs: list[Ref] | None,
+                   share: dict[tuple[str, int], str] | None, depth: int) -> tuple[list[Ref], dict[tuple[str, int], str]]:
+        nodes: dict[tuple[str, int], str] = {}
+        previous: Ref | None = inputs[0] if inputs else None
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, dict) or not isinstance(layer.get("config", {}), dict):
+                self.problem(layer, "the layer's description is not an object")
+                return [], nodes
+            if layer.get("class_name") == "InputLayer":
+                if inputs is None:
+                    previous = self.input_node(layer, group)
+                continue
+            if index == 0 and previous is None:
+                config = layer.get("config", {})
+                build = layer.get("build_config")
+                shape = config.get("batch_input_shape") or inner.get("build_input_shape") or (build.get("input_shape") if isinstance(build, dict) else None)
+                if not isinstance(shape, list):
+                    raise KerasImportError("the Sequential model has no input shape (it was never built)")
+                previous = self.input_node({"config": {"batch_shape": shape, "name": "input_layer"}, "name": "input_layer"}, group)
+            if previous is None:
+                return [], nodes
+            outputs = self.call(layer, 0, {"args": [previous], "kwargs": {}}, group, share, nodes, depth)
+            if not outputs:
+                return [], nodes
+            previous = outputs[0]
+        return ([previous] if previous is not None else []), nodes
+
+    def input_node(self, layer: dict[str, Any], group: str | None) -> Ref | None:
+        try:
             config = layer.get("config", {})
-            shape = config.get("batch_input_shape") or inner.get("build_input_shape") or layer.get("build_config", {}).get("input_shape")
-            if not isinstance(shape, list):
-                raise KerasImportError("the Sequential model has no input shape (it was never built)")
-            previous = graph.add_node("Input", _input_params({"batch_shape": shape, "name": "input_layer"}), name="input_layer")
-        node = _add(graph, layer)
-        if previous is not None:
-            graph.connect(previous, node)
-        previous = node
-    return graph
+            return (self.graph.add_node("Input", _input_params(config), name=_layer_name(layer), group=group), 0)
+        except (KerasImportError, ParamError, GraphError) as exc:
+            self.problem(layer, str(exc))
+            return None
 
+    def functional(self, inner: dict[str, Any], layers: list[Any], group: str | None, inputs: list[Ref] | None,
+                   share: dict[tuple[str, int], str] | None, depth: int) -> tuple[list[Ref], dict[tuple[str, int], str]]:
+        tensors: dict[tuple[str, int, int], Ref] = {}
+        nodes: dict[tuple[str, int], str] = {}
+        input_layers = _refs(inner.get("input_layers"))
+        names = [_layer_name(layer) for layer in layers]
+        if len(set(names)) != len(names):
+            duplicate = next(n for n in names if names.count(n) > 1)
+            raise KerasImportError(f"two layers are called {duplicate}")
+        for layer in layers:
+            name = _layer_name(layer)
+            if not isinstance(layer, dict) or not isinstance(layer.get("config", {}), dict):
+                self.problem(layer, "the layer's description is not an object")
+                continue
+            if layer.get("class_name") == "InputLayer":
+                if inputs is None:
+                    ref = self.input_node(layer, group)
+                else:
+                    position = next((i for i, r in enumerate(input_layers) if r[0] == name), None)
+                    ref = inputs[position] if position is not None and position < len(inputs) else None
+                    if ref is None:
+                        self.problem(layer, "this input of a nested model is not fed by the outer model")
+                if ref is not None:
+                    tensors[(name, 0, 0)] = ref
+                continue
+            calls = layer.get("inbound_nodes")
+            if not isinstance(calls, list):
+                self.problem(layer, "its inbound nodes are not a list")
+                continue
+            for index, call in enumerate(calls):
+                resolved = self.resolve(layer, call, tensors)
+                if resolved is None:
+                    continue
+                outputs = self.call(layer, index, resolved, group, share, nodes, depth)
+                for i, ref in enumerate(outputs):
+                    tensors[(name, index, i)] = ref
+        outputs = []
+        for ref in _refs(inner.get("output_layers")):
+            if ref in tensors:
+                outputs.append(tensors[ref])
+            else:
+                self.problems.append(f"the model's output {ref[0]} (output {ref[2]}) is not produced by any imported layer")
+        return outputs, nodes
 
-def _history(tensor: Any) -> Iterator[str]:
-    """Layer names feeding a call, from Keras 3 ``__keras_tensor__`` dicts or Keras 2 lists."""
-    if isinstance(tensor, dict):
-        if tensor.get("class_name") == "__keras_tensor__":
-            history = tensor.get("config", {}).get("keras_history")
-            if isinstance(history, list) and history:
-                if len(history) > 2 and history[2] not in (0, None):
-                    raise KerasImportError(f"{history[0]} is used through its output {history[2]}; LayerLab models single-output layers")
-                yield str(history[0])
-        return
-    if isinstance(tensor, list):
-        if len(tensor) >= 3 and isinstance(tensor[0], str) and isinstance(tensor[1], int):  # Keras 2 [name, node, tensor, kwargs]
-            yield tensor[0]
-            return
-        for item in tensor:
-            yield from _history(item)
+    def resolve(self, layer: dict[str, Any], call: Any, tensors: dict[tuple[str, int, int], Ref]) -> dict[str, Any] | None:
+        """Replace the tensor references of one call by the refs of the nodes that produce them."""
+        missing: list[str] = []
 
+        def walk(value: Any, depth: int = 0) -> Any:
+            if depth > 8:
+                raise KerasImportError("its call arguments are nested too deeply")
+            if _is_tensor(value):
+                history = value.get("config", {}).get("keras_history") if isinstance(value.get("config"), dict) else None
+                if not isinstance(history, list) or len(history) < 3 or not isinstance(history[0], str):
+                    raise KerasImportError("a tensor it receives has no usable history")
+                key = (history[0], history[1], history[2])
+                if key not in tensors:
+                    missing.append(str(history[0])[:60])
+                    return None
+                return tensors[key]
+            if isinstance(value, list):
+                if len(value) >= 3 and isinstance(value[0], str) and isinstance(value[1], int) and isinstance(value[2], int):
+                    key = (value[0], value[1], value[2])  # Keras 2: [name, node index, tensor index, kwargs]
+                    if key not in tensors:
+                        missing.append(value[0][:60])
+                        return None
+                    return tensors[key]
+                return [walk(v, depth + 1) for v in value]
+            if isinstance(value, dict):
+                return {k: walk(v, depth + 1) for k, v in value.items()}
+            return value
 
-def _functional(layers: list[dict[str, Any]]) -> NetworkGraph:
-    graph = NetworkGraph()
-    ids: dict[str, str] = {}
-    for layer in layers:
+        try:
+            if isinstance(call, dict):
+                args, kwargs = walk(call.get("args", [])), walk(call.get("kwargs", {}))
+            elif isinstance(call, list):  # Keras 2: a list of [name, node, tensor, kwargs]
+                refs = [walk(item) for item in call]
+                args, kwargs = ([refs[0]] if len(refs) == 1 else [refs]), {}
+                if call and isinstance(call[0], list) and len(call[0]) > 3 and isinstance(call[0][3], dict):
+                    kwargs = walk(call[0][3])
+            else:
+                raise KerasImportError("an inbound node is neither an object nor a list")
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise KerasImportError("its call arguments are not a list and an object")
+        except KerasImportError as exc:
+            self.problem(layer, str(exc))
+            return None
+        if missing:
+            self.problem(layer, f"it is fed by {missing[0]}, which is not in the model (or comes after it)")
+            return None
+        return {"args": args, "kwargs": kwargs}
+
+    # -- one call of one layer ------------------------------------------------------------------
+
+    def call(self, layer: dict[str, Any], index: int, resolved: dict[str, Any], group: str | None,
+             share: dict[tuple[str, int], str] | None, nodes: dict[tuple[str, int], str], depth: int) -> list[Ref]:
+        cls = layer.get("class_name")
         name = _layer_name(layer)
-        if name in ids:
-            raise KerasImportError(f"two layers are called {name}")
-        ids[name] = _add(graph, layer)
-    for layer in layers:
+        if cls in _NESTED_MODELS:
+            return self.nested(layer, index, resolved, group, share, nodes, depth)
+        spec = _spec_for(layer)
+        if spec is None:
+            self.refuse(layer)
+            return []
+        try:
+            if spec.call == "op":
+                params, sources = self.operation(spec, layer, resolved)
+            else:
+                params = _layer_params(spec, layer.get("config", {}))
+                sources = self.sources(spec, resolved, params)
+            owner = share.get((name, index)) if share else nodes.get((name, 0)) if index > 0 else None
+            if index > 0 and spec.call != "op" and owner is None:
+                raise KerasImportError("a later call of a layer whose first call was not imported")
+            if spec.call == "op":
+                owner = None
+            node_name = name if index == 0 or share is not None or owner is None else f"{name} (call {index + 1})"
+            node = self.graph.add_node(spec.type, params, name=node_name, group=group, shares=owner)
+            nodes[(name, index)] = node
+            for slot, (source, output) in sources:
+                self.graph.connect(source, node, slot, output)
+        except (KerasImportError, ParamError, GraphError) as exc:
+            self.problem(layer, str(exc))
+            return []
+        labels = spec.output_labels(self.graph.node(node).params)
+        return [(node, i) for i in range(len(labels))]
+
+    def sources(self, spec: LayerSpec, resolved: dict[str, Any], params: dict[str, Any]) -> list[tuple[int, Ref]]:
+        """Input slots and the refs feeding them, from a call's positional and keyword arguments."""
+        args, kwargs = resolved["args"], dict(resolved["kwargs"])
+        out: list[tuple[int, Ref]] = []
+        if spec.call == "list" or (spec.call == "named" and len(args) == 1 and isinstance(args[0], list)):
+            items = args[0] if args and isinstance(args[0], list) else args
+            out.extend(enumerate(items))
+        else:
+            out.extend(enumerate(args))
+        names = [n.split("[")[0] for n in spec.input_names]
+        for key in list(kwargs):
+            value = kwargs[key]
+            if key in names and value is not None:
+                first = names.index(key)
+                values = value if isinstance(value, list) else [value]
+                out.extend((first + i, v) for i, v in enumerate(values))
+            elif key == "mask" and value is not None:
+                values = value if isinstance(value, list) else [value]
+                out.extend((MASK_SLOT + i, v) for i, v in enumerate(values) if v is not None)
+            elif key in spec.call_params:
+                params[key] = value
+            elif key in _IGNORED_CALL_KWARGS or value is None or key == "mask" or key.endswith("_mask") and value is None:
+                continue
+            else:
+                raise KerasImportError(f"is called with {key}={str(value)[:40]}, which LayerLab does not model")
+        for slot, ref in out:
+            if not (isinstance(ref, tuple) and len(ref) == 2):
+                raise KerasImportError(f"its input {slot + 1} is not a tensor ({str(ref)[:40]})")
+        return out
+
+    def operation(self, spec: LayerSpec, layer: dict[str, Any], resolved: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[int, Ref]]]:
+        config = layer.get("config", {})
+        params = {k: v for k, v in config.items() if spec.has_param(k) and k not in ("operand", "operand_first")}
+        args = resolved["args"]
+        kwargs = {k: v for k, v in resolved["kwargs"].items() if v is not None}
+        for key, value in kwargs.items():
+            if spec.has_param(key):
+                params[key] = value
+            else:
+                raise KerasImportError(f"is called with {key}={str(value)[:40]}, which LayerLab does not model")
+        sources: list[tuple[int, Ref]] = []
+        for position, value in enumerate(args):
+            if isinstance(value, tuple):
+                sources.append((len(sources), value))
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and spec.has_param("operand"):
+                params["operand"] = value
+                params["operand_first"] = position == 0
+            elif position > 0 and spec.has_param(_POSITIONAL_OP.get(spec.type, "")):
+                params[_POSITIONAL_OP[spec.type]] = value
+            else:
+                raise KerasImportError(f"operand {position + 1} ({str(value)[:40]}) is neither a tensor nor a number LayerLab can keep")
+        if not sources:
+            raise KerasImportError("none of its operands is a tensor")
+        return params, sources
+
+    def nested(self, layer: dict[str, Any], index: int, resolved: dict[str, Any], group: str | None,
+               share: dict[tuple[str, int], str] | None, nodes: dict[tuple[str, int], str], depth: int) -> list[Ref]:
         name = _layer_name(layer)
-        inbound = layer.get("inbound_nodes") or []
-        if len(inbound) > 1:
-            raise KerasImportError(f"{name} is called {len(inbound)} times (shared weights); LayerLab draws each layer once")
-        if not inbound:
-            continue
-        call = inbound[0]
-        args = call.get("args", []) if isinstance(call, dict) else call
-        for source in _history(args):
-            if source not in ids:
-                raise KerasImportError(f"{name} is fed by {source}, which is not in the model")
-            graph.connect(ids[source], ids[name])
-    return graph
+        inner = layer.get("config")
+        if not isinstance(inner, dict) or not isinstance(inner.get("layers"), list):
+            self.problem(layer, "the nested model has no layers")
+            return []
+        args = resolved["args"]
+        items = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        if isinstance(items, dict):
+            items = list(items.values())
+        if not all(isinstance(r, tuple) for r in items):
+            self.problem(layer, "the nested model is called on something that is not a tensor")
+            return []
+        first_group = nodes.get((name, -1))
+        try:
+            new_group = self.graph.add_group(name, kind="model", parent=group, shares=first_group if index > 0 else None)
+        except (ParamError, GraphError) as exc:
+            self.problem(layer, str(exc))
+            return []
+        if index == 0:
+            nodes[(name, -1)] = new_group
+        inner_share = self._inner_nodes.get((group, name)) if index > 0 else None
+        outputs, inner_nodes = self.model(layer.get("class_name"), inner, new_group, list(items), inner_share, depth + 1)
+        if index == 0:
+            self._inner_nodes[(group, name)] = inner_nodes
+        return outputs
+
+    _inner_nodes: dict[tuple[str | None, str], dict[tuple[str, int], str]]
+
+
+_POSITIONAL_OP = {"ops.expand_dims": "axis", "ops.squeeze": "axis", "ops.cast": "dtype", "ops.mean": "axis", "ops.sum": "axis",
+                  "ops.max": "axis", "ops.min": "axis", "ops.any": "axis", "ops.all": "axis"}
+
+
+def _refs(value: Any) -> list[tuple[str, int, int]]:
+    """``[[name, node, tensor], ...]`` (or one such triple) as tuples; anything else gives no refs."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        value = [value]
+    out = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, list) and len(item) >= 3 and isinstance(item[0], str) and isinstance(item[1], int) and isinstance(item[2], int):
+            out.append((item[0], item[1], item[2]))
+    return out

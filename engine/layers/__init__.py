@@ -5,7 +5,19 @@ Data layout is channels-last only (Keras's default): images are (height, width, 
 
 from __future__ import annotations
 
-from engine.layers import conv, core, merge, normalization, pooling, recurrent, reshaping
+from engine.layers import (
+    applications,
+    attention,
+    conv,
+    core,
+    merge,
+    normalization,
+    operations,
+    pooling,
+    preprocessing,
+    recurrent,
+    reshaping,
+)
 from engine.layers.base import (
     INT_MAX,
     REQUIRED,
@@ -23,6 +35,7 @@ from engine.layers.base import (
 __all__ = [
     "CATALOGUE",
     "FAMILIES",
+    "KERAS_CLASSES",
     "INT_MAX",
     "REQUIRED",
     "LayerSpec",
@@ -39,11 +52,14 @@ __all__ = [
 ]
 
 #: Palette order of the families.
-FAMILIES = ("Core", "Convolution", "Pooling", "Normalization", "Regularization", "Activation", "Reshaping", "Recurrent", "Merge")
+FAMILIES = (
+    "Core", "Preprocessing", "Convolution", "Pooling", "Normalization", "Regularization", "Activation", "Reshaping",
+    "Recurrent", "Attention", "Merge", "Operation",
+)
 
 #: Keras class name -> spec, in palette order.
 CATALOGUE: dict[str, LayerSpec] = {}
-for _module in (core, conv, pooling, normalization, reshaping, recurrent, merge):
+for _module in (core, preprocessing, conv, pooling, normalization, reshaping, recurrent, attention, merge, applications, operations):
     for _spec in _module.SPECS:
         CATALOGUE[_spec.type] = _spec
 
@@ -53,6 +69,12 @@ class UnknownLayerError(KeyError):
 
     def __str__(self) -> str:
         return f"unknown layer type {self.args[0]!r}"
+
+
+#: (module family, class name Keras saves) -> spec, for the importer: ``("ops", "Add")`` is `ops.add`, ``("layers", "Add")`` the merge layer.
+KERAS_CLASSES: dict[tuple[str, str], LayerSpec] = {
+    ("ops" if _spec.family == "Operation" else "layers", _spec.keras_class): _spec for _spec in CATALOGUE.values()
+}
 
 
 def get_spec(layer_type: str) -> LayerSpec:

@@ -27,6 +27,10 @@ __all__ = [
     "ShapeError",
     "ParamSpec",
     "LayerSpec",
+    "Window",
+    "no_macs",
+    "CALL_CONVENTIONS",
+    "RECEPTIVE_KINDS",
     "fmt_shape",
     "fmt_int",
     "rank_phrase",
@@ -136,8 +140,13 @@ class ParamSpec:
     ``ints``      a tuple of ``length`` integers; a single integer is repeated, as Keras does
     ``shape``     a tuple of any length of positive integers (``None`` entries when ``allow_none``,
                   one ``-1`` when ``allow_infer``)
-    ``padding2d`` ``((top, bottom), (left, right))``; Keras's int and pair forms are accepted
-    ``layer``     a nested recurrent layer ``{"type": ..., "params": {...}}`` (for ``Bidirectional``)
+    ``pads``      ``length`` pairs ``((before, after), ...)``, one per spatial axis; Keras's int and
+                  per-axis forms are accepted (``padding2d`` is the 2-D name kept for old files)
+    ``layer``     a nested layer ``{"type": ..., "params": {...}}`` whose type is one of ``choices``
+                  (``Bidirectional``, ``TimeDistributed``)
+    ``floats``    a number or a list of numbers (Normalization's mean and variance)
+    ``factor``    a number or a ``(low, high)`` pair (the Random* preprocessing layers)
+    ``axes``      an axis or a list of distinct axes (LayerNormalization, Normalization, ops)
 
     `coerce` turns what a user typed or a file held into the canonical value, or raises `ParamError`.
     """
@@ -254,34 +263,84 @@ class ParamSpec:
             raise self._fail(value, f"a list of at least {self.minimum:g} sizes")
         return tuple(out)
 
-    def _coerce_padding2d(self, value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    def _coerce_padding2d(self, value: Any) -> tuple[tuple[int, int], ...]:
+        return self._coerce_pads(value)
+
+    def _coerce_pads(self, value: Any) -> tuple[tuple[int, int], ...]:
+        n = self.length or 2
+        forms = {1: "n or [before, after]", 2: "n, [rows, cols] or [[top, bottom], [left, right]]"}.get(
+            n, "n, one size per axis, or one [before, after] pair per axis"
+        )
+
         def pair(v: Any) -> tuple[int, int]:
             if _is_int(v):
                 return (v, v)
             if isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(x) for x in v):
                 return (int(v[0]), int(v[1]))
-            raise self._fail(value, "n, [rows, cols] or [[top, bottom], [left, right]]")
+            raise self._fail(value, forms)
 
         if _is_int(value):
-            result = ((value, value), (value, value))
-        elif isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(x) for x in value):
-            result = ((value[0], value[0]), (value[1], value[1]))
-        elif isinstance(value, (list, tuple)) and len(value) == 2:
-            result = (pair(value[0]), pair(value[1]))
+            result = ((value, value),) * n
+        elif n == 1 and isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(x) for x in value):
+            result = ((int(value[0]), int(value[1])),)  # Keras 1-D: (left, right)
+        elif n == 1 and isinstance(value, (list, tuple)) and len(value) == 1:
+            result = (pair(value[0]),)
+        elif isinstance(value, (list, tuple)) and len(value) == n and n > 1:
+            result = tuple(pair(v) for v in value)
         else:
-            raise self._fail(value, "n, [rows, cols] or [[top, bottom], [left, right]]")
-        for v in (*result[0], *result[1]):
-            if v < 0 or v > INT_MAX:
+            raise self._fail(value, forms)
+        for a, b in result:
+            if not (0 <= a <= INT_MAX and 0 <= b <= INT_MAX):
                 raise self._fail(value, "made of sizes between 0 and 2,147,483,647")
-        return (tuple(map(int, result[0])), tuple(map(int, result[1])))  # type: ignore[return-value]
+        return tuple((int(a), int(b)) for a, b in result)
+
+    def _coerce_floats(self, value: Any) -> float | tuple[float, ...]:
+        if _is_number(value):
+            return float(value)
+        if isinstance(value, (list, tuple)) and 0 < len(value) <= 100_000 and all(_is_number(v) for v in value):
+            return tuple(float(v) for v in value)
+        raise self._fail(value, "a number or a list of numbers")
+
+    def _coerce_factor(self, value: Any) -> float | tuple[float, float]:
+        if _is_number(value):
+            self._check_range(abs(float(value)), value)
+            return float(value)
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value):
+            low, high = float(value[0]), float(value[1])
+            if low > high:
+                raise self._fail(value, "a (low, high) pair with low <= high")
+            for v in (low, high):
+                self._check_range(abs(v), value)
+            return (low, high)
+        raise self._fail(value, "a number or a (low, high) pair")
+
+    def _coerce_axes(self, value: Any) -> int | tuple[int, ...]:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if _is_int(value):
+            if abs(value) > 64:
+                raise self._fail(value, "an axis between -64 and 64")
+            return int(value)
+        if isinstance(value, (list, tuple)) and 0 < len(value) <= 64 and all(_is_int(v) and abs(v) <= 64 for v in value):
+            if len(set(value)) != len(value):
+                raise self._fail(value, "a list of distinct axes")
+            return tuple(int(v) for v in value)
+        raise self._fail(value, "an axis or a list of axes such as [1, 2]")
 
     def _coerce_layer(self, value: Any) -> dict[str, Any]:
         from engine.layers import get_spec  # the registry imports this module
 
         if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
             raise self._fail(value, 'a layer such as {"type": "LSTM", "params": {"units": 64}}')
-        if value["type"] not in self.choices:
-            raise self._fail(value["type"], "one of " + ", ".join(self.choices))
+        from engine.layers import CATALOGUE
+
+        wrappable = self.choices != ("*",) and value["type"] in self.choices or self.choices == ("*",) and (
+            value["type"] in CATALOGUE and CATALOGUE[value["type"]].call in ("single", "named") and CATALOGUE[value["type"]].min_inputs == 1
+            and not any(q.kind == "layer" for q in CATALOGUE[value["type"]].params)
+        )
+        if not wrappable:
+            shown = "any one-input layer" if self.choices == ("*",) else ", ".join(self.choices)
+            raise self._fail(value["type"], "a layer type it can wrap (" + shown + ")")
         params = value.get("params", {})
         if not isinstance(params, Mapping):
             raise self._fail(params, "a mapping of parameters")
@@ -303,8 +362,35 @@ LabelRule = Callable[[Params], str]
 DtypeRule = Callable[[Params, Sequence[Tensor]], str]
 
 
+MacsRule = Callable[[Params, Sequence[Shape], Shape], tuple[int, str]]
+OutputsRule = Callable[[Params, Sequence[Tensor], Shape], Sequence[Tensor]]
+
+
 def _no_weights(p: Params, inputs: Sequence[Shape], output: Shape) -> ParamCount:
     return ParamCount(0, 0, "no weights")
+
+
+def no_macs(p: Params, inputs: Sequence[Shape], output: Shape) -> tuple[int, str]:
+    """Multiply-adds of a layer that does no multiply-adds (reshaping, pooling, element-wise)."""
+    return 0, "no multiply-adds"
+
+
+class Window(NamedTuple):
+    """A sliding window over the spatial axes: what the output-size arithmetic and the receptive field read."""
+
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: str
+
+
+#: How a layer is called in Keras code: ``layer(x)``, ``layer([a, b])``, ``layer(query, value, key=...)``
+#: (inputs by name, the first ones positional), a ``keras.ops`` function, or ``keras.Input``.
+CALL_CONVENTIONS = ("single", "list", "named", "op", "input")
+
+#: What a layer does to the receptive field: keeps it (element-wise), grows it by its `Window`, grows it as a
+#: transposed convolution, divides the jump (upsampling), or makes it undefined (``receptive_reason`` says why).
+RECEPTIVE_KINDS = ("keep", "window", "transpose", "upsample", "undefined")
 
 
 @dataclass(frozen=True)
@@ -352,20 +438,77 @@ class LayerSpec:
     dtype_rule: DtypeRule | None = None
     #: Diagnostic code of the warnings ``warn_rule`` gives.
     warn_code: str = "suspicious"
+    #: ``(params, input_shapes, output_shape) -> (multiply-adds per sample, formula)``; `no_macs` for none.
+    macs_rule: MacsRule | None = None
+    #: ``params -> Window`` for layers that slide a window (convolutions, pooling).
+    window_rule: Callable[[Params], Window] | None = None
+    #: One of `RECEPTIVE_KINDS`; ``receptive_reason`` explains an undefined receptive field.
+    receptive: str = ""
+    receptive_reason: str = ""
+    #: ``params -> activation name`` applied to the output (None: no activation; derived from an
+    #: ``activation`` parameter when there is one).
+    output_activation: Callable[[Params], str | None] | None = None
+    #: Names of the input slots, in slot order (``query``, ``value``, ``key``); empty for one input or a list.
+    input_names: tuple[str, ...] = ()
+    #: ``params -> names of the outputs`` (``output``, ``state_h``, ...); one ``output`` by default.
+    output_names: Callable[[Params], tuple[str, ...]] | None = None
+    #: ``(params, inputs, first output shape) -> every output`` for layers with several outputs.
+    outputs_rule: OutputsRule | None = None
+    #: One of `CALL_CONVENTIONS`; derived from the arity when empty.
+    call: str = ""
+    #: Parameters Keras takes when the layer is called, not when it is built (``return_attention_scores``).
+    call_params: tuple[str, ...] = ()
+    #: The inputs can be swapped without changing the result (Add, Multiply ...): the canvas does not number them.
+    commutative: bool = False
+    #: Where the class lives: ``keras.layers`` for layers, ``keras.ops`` for operations, ``keras.applications``
+    #: for the layers the applications register for themselves.
+    keras_module: str = "keras.layers"
+    #: The class name Keras saves, when it differs from ``type`` (operations: ``ops.add`` is saved as ``Add``).
+    keras_name: str = ""
     _by_name: dict[str, ParamSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_name.update({p.name: p for p in self.params})
+        if not self.call:
+            call = "input" if self.max_inputs == 0 else "single" if self.max_inputs == 1 else "named" if self.input_names else "list"
+            object.__setattr__(self, "call", call)
+        if self.output_activation is None and "activation" in self._by_name:
+            object.__setattr__(self, "output_activation", _activation_param)
+        if self.macs_rule is None and self.count_rule is _no_weights:
+            object.__setattr__(self, "macs_rule", no_macs)
 
     @property
     def keras_class(self) -> str:
         """The class Keras reports for this layer (``Input`` builds an ``InputLayer``)."""
-        return "InputLayer" if self.type == "Input" else self.type
+        return "InputLayer" if self.type == "Input" else (self.keras_name or self.type)
 
     @property
     def is_merge(self) -> bool:
-        """Takes several inputs whose order can matter (slots 0, 1, ...)."""
-        return self.family == "Merge"
+        """Called on a list of tensors (``Add()([a, b])``): slots 0, 1, ... are the list's items."""
+        return self.call == "list"
+
+    @property
+    def order_matters(self) -> bool:
+        """Several inputs whose order changes the result: the canvas numbers them."""
+        return self.max_inputs != 1 and self.max_inputs != 0 and not self.commutative
+
+    def activation(self, params: Params) -> str | None:
+        """The activation applied to the output, or None."""
+        return self.output_activation(params) if self.output_activation else None
+
+    def outputs(self, params: Params, inputs: Sequence[Tensor], first: Tensor) -> tuple[Tensor, ...]:
+        """Every output of the layer (most layers have one)."""
+        if self.outputs_rule is None:
+            return (first,)
+        return (first, *self.outputs_rule(params, inputs, first.shape))
+
+    def output_labels(self, params: Params) -> tuple[str, ...]:
+        return self.output_names(params) if self.output_names else ("output",)
+
+    def input_label(self, slot: int) -> str:
+        if slot < len(self.input_names):
+            return self.input_names[slot]
+        return f"input {slot + 1}" if self.max_inputs != 1 else "input"
 
     def param(self, name: str) -> ParamSpec:
         return self._by_name[name]
@@ -400,13 +543,19 @@ class LayerSpec:
             elif not p.required:
                 out[p.name] = p.default
             elif fill_required and p.name in _STARTER:
-                out[p.name] = p.coerce(_STARTER[p.name])
+                starter = {"type": "Dense", "params": {"units": 32}} if p.kind == "layer" and p.choices == ("*",) else _STARTER[p.name]
+                out[p.name] = p.coerce(starter)
             else:
                 raise ParamError(f"{p.name} is required for {self.type}")
         return out
 
     def label(self, params: Params) -> str:
         return self.label_rule(params) if self.label_rule else ""
+
+
+def _activation_param(p: Params) -> str | None:
+    act = p.get("activation")
+    return None if act in (None, "linear") else act
 
 
 #: Starting values for Keras's required arguments when a user drops a fresh layer on the canvas.
@@ -422,4 +571,20 @@ _STARTER: dict[str, Any] = {
     "input_dim": 1000,
     "output_dim": 64,
     "layer": {"type": "LSTM", "params": {"units": 32}},
+    "num_heads": 2,
+    "key_dim": 16,
+    "height": 64,
+    "width": 64,
+    "n": 3,
+    "axes": -1,
+    "axis": -1,
+    "dtype": "float32",
+    "mode": "horizontal",
+    "factor": 0.1,
+    "height_factor": 0.1,
+    "width_factor": 0.1,
+    "stddev": 0.1,
+    "init_values": 1e-6,
+    "projection_dim": 64,
+    "scale": 1.0,
 }

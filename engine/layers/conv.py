@@ -1,10 +1,11 @@
-"""Convolutions: Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (channels-last)."""
+"""Convolutions in 1, 2 and 3 dimensions: ConvND, ConvNDTranspose, DepthwiseConvND and SeparableConvND (channels-last)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_int
+from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, ShapeError, Tensor, Window, fmt_int
 from engine.layers.common import (
     activation_param,
     conv_length,
@@ -16,7 +17,7 @@ from engine.layers.common import (
     use_bias_param,
 )
 
-_AXES = {1: ("steps ",), 2: ("height ", "width ")}
+AXES = {1: ("steps ",), 2: ("height ", "width "), 3: ("depth ", "height ", "width ")}
 
 
 def _kernel(n: int, default: object = ...) -> ParamSpec:
@@ -51,6 +52,11 @@ def conv_label(p: Params) -> str:
     return ", ".join(parts)
 
 
+def conv_window(p: Params) -> Window:
+    n = len(p["kernel_size"])
+    return Window(tuple(p["kernel_size"]), tuple(p["strides"]), tuple(p.get("dilation_rate") or (1,) * n), p["padding"])
+
+
 def _check_stride_dilation(layer: str, p: Params) -> None:
     if max(p["strides"]) > 1 and max(p.get("dilation_rate", (1,))) > 1:
         raise ShapeError(
@@ -68,14 +74,16 @@ def _spatial(layer: str, p: Params, shape: Shape, n: int, transpose: bool = Fals
             for i in range(n)
         )
     return tuple(
-        conv_length(layer, shape[i], p["kernel_size"][i], p["strides"][i], p["padding"], dil[i], _AXES[n][i])
+        conv_length(layer, shape[i], p["kernel_size"][i], p["strides"][i], p["padding"], dil[i], AXES[n][i])
         for i in range(n)
     )
 
 
 def _rank_hint(n: int) -> str:
     if n == 1:
-        return "Conv1D slides over sequences (steps, channels); use Reshape((steps, 1)) for a plain vector."
+        return "1-D layers slide over sequences (steps, channels); use Reshape((steps, 1)) for a plain vector."
+    if n == 3:
+        return "3-D layers need volumes (depth, height, width, channels), e.g. video frames or scans."
     return "Conv2D-style layers need (height, width, channels); use Reshape((28, 28, 1)) to turn a flat vector into an image."
 
 
@@ -99,15 +107,17 @@ def _kernel_expr(k: Sequence[int]) -> str:
     return "*".join(str(v) for v in k)
 
 
+def _positions(shape: Shape) -> tuple[int, str]:
+    dims = [d or 1 for d in shape[:-1]]
+    return math.prod(dims), "*".join(map(str, dims))
+
+
 def _conv_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
     channels = inputs[0][-1]
     assert channels is not None
     groups = p.get("groups", 1)
     k = p["kernel_size"]
-    per_filter = 1
-    for v in k:
-        per_filter *= v
-    per_filter *= channels // groups
+    per_filter = math.prod(k) * (channels // groups)
     ch = f"{channels}" if groups == 1 else f"{channels}/{groups}"
     weights = per_filter * p["filters"]
     if p["use_bias"]:
@@ -116,17 +126,25 @@ def _conv_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
     return ParamCount(weights, 0, f"{_kernel_expr(k)}*{ch} * {p['filters']} = {fmt_int(weights)} (no bias)")
 
 
+def _conv_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    positions, where = _positions(out)
+    per = math.prod(p["kernel_size"]) * ((inputs[0][-1] or 1) // p.get("groups", 1))
+    macs = positions * per * p["filters"]
+    return macs, f"{where} positions * ({_kernel_expr(p['kernel_size'])}*{(inputs[0][-1] or 1) // p.get('groups', 1)}) * {p['filters']} filters = {fmt_int(macs)}"
+
+
 def _conv(n: int) -> LayerSpec:
     name = f"Conv{n}D"
     padding = padding_param(("valid", "same", "causal") if n == 1 else ("valid", "same"))
+    docs = {
+        1: "Slides learned filters along a sequence: (steps, channels) -> (new steps, filters).",
+        2: "Slides learned filters over an image: (H, W, C) -> (H', W', filters). Weights do not depend on H or W.",
+        3: "Slides learned 3-D filters through a volume (video, scan): (D, H, W, C) -> (D', H', W', filters).",
+    }
     return LayerSpec(
         type=name,
         family="Convolution",
-        doc=(
-            "Slides learned filters along a sequence: (steps, channels) -> (new steps, filters)."
-            if n == 1
-            else "Slides learned filters over an image: (H, W, C) -> (H', W', filters). Weights do not depend on H or W."
-        ),
+        doc=docs[n],
         params=(
             _FILTERS,
             _kernel(n),
@@ -139,57 +157,75 @@ def _conv(n: int) -> LayerSpec:
         ),
         shape_rule=_conv_shape(name, n),
         count_rule=_conv_count,
+        macs_rule=_conv_macs,
+        window_rule=conv_window,
+        receptive="window",
         label_rule=conv_label,
     )
 
 
-def _transpose_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
-    layer = "Conv2DTranspose"
-    shape = inputs[0].shape
-    require_rank(layer, shape, (3,), _rank_hint(2))
-    _check_stride_dilation(layer, p)
-    require_known(layer, shape, -1, "number of channels (last axis)")
-    out_pad = p["output_padding"]
-    if out_pad is not None:
-        for op, s in zip(out_pad, p["strides"]):
-            if op >= s:
-                raise ShapeError(f"{layer}: output_padding {op} must be smaller than the stride {s}.", "Lower output_padding or raise strides.")
-    return _spatial(layer, p, shape, 2, transpose=True) + (p["filters"],)
-
-
-CONV2D_TRANSPOSE = LayerSpec(
-    type="Conv2DTranspose",
-    family="Convolution",
-    doc="Learned upsampling ('deconvolution'): with strides 2 the image doubles in height and width.",
-    params=(
-        _FILTERS,
-        _kernel(2),
-        _strides(2),
-        padding_param(),
-        ParamSpec("output_padding", "ints", None, "Extra rows/columns added to one side of the output.", length=2, minimum=0, optional=True, advanced=True),
-        _dilation(2),
-        activation_param(),
-        use_bias_param(),
-    ),
-    shape_rule=_transpose_shape,
-    count_rule=_conv_count,
-    label_rule=conv_label,
-)
-
-
-def _depthwise_shape(layer: str):
+def _transpose_shape(layer: str, n: int):
     def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
         shape = inputs[0].shape
-        require_rank(layer, shape, (3,), _rank_hint(2))
+        require_rank(layer, shape, (n + 1,), _rank_hint(n))
+        _check_stride_dilation(layer, p)
+        require_known(layer, shape, -1, "number of channels (last axis)")
+        out_pad = p["output_padding"]
+        if out_pad is not None:
+            for op, s in zip(out_pad, p["strides"]):
+                if op >= s:
+                    raise ShapeError(f"{layer}: output_padding {op} must be smaller than the stride {s}.", "Lower output_padding or raise strides.")
+        return _spatial(layer, p, shape, n, transpose=True) + (p["filters"],)
+
+    return rule
+
+
+def _transpose_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    positions, where = _positions(inputs[0])
+    c = inputs[0][-1] or 1
+    macs = positions * math.prod(p["kernel_size"]) * c * p["filters"]
+    return macs, f"{where} input positions * {_kernel_expr(p['kernel_size'])}*{c} * {p['filters']} = {fmt_int(macs)}"
+
+
+def _transpose(n: int) -> LayerSpec:
+    name = f"Conv{n}DTranspose"
+    what = {1: "the sequence doubles in length", 2: "the image doubles in height and width", 3: "the volume doubles on every axis"}[n]
+    return LayerSpec(
+        type=name,
+        family="Convolution",
+        doc=f"Learned upsampling ('deconvolution'): with strides 2 {what}.",
+        params=(
+            _FILTERS,
+            _kernel(n),
+            _strides(n),
+            padding_param(),
+            ParamSpec("output_padding", "ints", None, "Extra rows/columns added to one side of the output.", length=n, minimum=0, optional=True, advanced=True),
+            _dilation(n),
+            activation_param(),
+            use_bias_param(),
+        ),
+        shape_rule=_transpose_shape(name, n),
+        count_rule=_conv_count,
+        macs_rule=_transpose_macs,
+        window_rule=conv_window,
+        receptive="transpose",
+        label_rule=conv_label,
+    )
+
+
+def _depthwise_shape(layer: str, n: int):
+    def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
+        shape = inputs[0].shape
+        require_rank(layer, shape, (n + 1,), _rank_hint(n))
         channels = require_known(layer, shape, -1, "number of channels (last axis)")
         out_channels = p["filters"] if "filters" in p else channels * p["depth_multiplier"]
-        return _spatial(layer, p, shape, 2) + (out_channels,)
+        return _spatial(layer, p, shape, n) + (out_channels,)
 
     return rule
 
 
 def _stride_dilation_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
-    # Keras builds Depthwise/SeparableConv2D with both (unlike Conv2D), but TensorFlow refuses to run it.
+    # Keras builds Depthwise/SeparableConv with both (unlike Conv2D), but TensorFlow refuses to run it.
     if max(p["strides"]) > 1 and max(p["dilation_rate"]) > 1:
         return [("strides > 1 together with dilation_rate > 1: Keras builds the model, but TensorFlow refuses to run it.",
                  "Set either strides or dilation_rate back to 1.")]
@@ -200,8 +236,7 @@ def _depthwise_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCou
     channels = inputs[0][-1]
     assert channels is not None
     k, dm = p["kernel_size"], p["depth_multiplier"]
-    kk = k[0] * k[1]
-    weights = kk * channels * dm
+    weights = math.prod(k) * channels * dm
     dm_text = "" if dm == 1 else f"*{dm}"
     if p["use_bias"]:
         total = weights + channels * dm
@@ -209,24 +244,40 @@ def _depthwise_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCou
     return ParamCount(weights, 0, f"{_kernel_expr(k)} * {channels}{dm_text} = {fmt_int(weights)} (no bias)")
 
 
-DEPTHWISE_CONV2D = LayerSpec(
-    type="DepthwiseConv2D",
-    family="Convolution",
-    doc="One filter per input channel, no mixing across channels: far fewer weights than Conv2D.",
-    params=(_kernel(2), _strides(2), padding_param(), _DEPTH_MULTIPLIER, _dilation(2), activation_param(), use_bias_param()),
-    shape_rule=_depthwise_shape("DepthwiseConv2D"),
-    count_rule=_depthwise_count,
-    label_rule=conv_label,
-    warn_rule=_stride_dilation_warn,
-    warn_code="runtime",
-)
+def _depthwise_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    positions, where = _positions(out)
+    channels = (inputs[0][-1] or 1) * p["depth_multiplier"]
+    depthwise = positions * math.prod(p["kernel_size"]) * channels
+    text = f"depthwise {where} * {_kernel_expr(p['kernel_size'])} * {channels}"
+    if "filters" not in p:
+        return depthwise, f"{text} = {fmt_int(depthwise)}"
+    pointwise = positions * channels * p["filters"]
+    return depthwise + pointwise, f"{text} + pointwise {where} * {channels} * {p['filters']} = {fmt_int(depthwise + pointwise)}"
+
+
+def _depthwise(n: int) -> LayerSpec:
+    name = f"DepthwiseConv{n}D"
+    return LayerSpec(
+        type=name,
+        family="Convolution",
+        doc="One filter per input channel, no mixing across channels: far fewer weights than a full convolution.",
+        params=(_kernel(n), _strides(n), padding_param(), _DEPTH_MULTIPLIER, _dilation(n), activation_param(), use_bias_param()),
+        shape_rule=_depthwise_shape(name, n),
+        count_rule=_depthwise_count,
+        macs_rule=_depthwise_macs,
+        window_rule=conv_window,
+        receptive="window",
+        label_rule=conv_label,
+        warn_rule=_stride_dilation_warn,
+        warn_code="runtime",
+    )
 
 
 def _separable_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
     channels = inputs[0][-1]
     assert channels is not None
     k, dm, f = p["kernel_size"], p["depth_multiplier"], p["filters"]
-    depthwise = k[0] * k[1] * channels * dm
+    depthwise = math.prod(k) * channels * dm
     pointwise = channels * dm * f
     dm_text = "" if dm == 1 else f"*{dm}"
     text = f"depthwise {_kernel_expr(k)}*{channels}{dm_text} + pointwise {channels}{dm_text}*{f}"
@@ -237,18 +288,29 @@ def _separable_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCou
     return ParamCount(total, 0, f"{text} = {fmt_int(total)}")
 
 
-SEPARABLE_CONV2D = LayerSpec(
-    type="SeparableConv2D",
-    family="Convolution",
-    doc="A depthwise convolution followed by a 1x1 convolution: Conv2D's job with a fraction of the weights.",
-    params=(_FILTERS, _kernel(2), _strides(2), padding_param(), _dilation(2), _DEPTH_MULTIPLIER, activation_param(), use_bias_param()),
-    shape_rule=_depthwise_shape("SeparableConv2D"),
-    count_rule=_separable_count,
-    label_rule=conv_label,
-    warn_rule=_stride_dilation_warn,
-    warn_code="runtime",
+def _separable(n: int) -> LayerSpec:
+    name = f"SeparableConv{n}D"
+    return LayerSpec(
+        type=name,
+        family="Convolution",
+        doc="A depthwise convolution followed by a 1x1 convolution: a full convolution's job with a fraction of the weights.",
+        params=(_FILTERS, _kernel(n), _strides(n), padding_param(), _dilation(n), _DEPTH_MULTIPLIER, activation_param(), use_bias_param()),
+        shape_rule=_depthwise_shape(name, n),
+        count_rule=_separable_count,
+        macs_rule=_depthwise_macs,
+        window_rule=conv_window,
+        receptive="window",
+        label_rule=conv_label,
+        warn_rule=_stride_dilation_warn,
+        warn_code="runtime",
+    )
+
+
+SPECS = (
+    _conv(1), _conv(2), _conv(3),
+    _transpose(1), _transpose(2), _transpose(3),
+    _depthwise(1), _depthwise(2),
+    _separable(1), _separable(2),
 )
 
-SPECS = (_conv(1), _conv(2), CONV2D_TRANSPOSE, DEPTHWISE_CONV2D, SEPARABLE_CONV2D)
-
-__all__ = ["SPECS", "conv_label"]
+__all__ = ["SPECS", "AXES", "conv_label", "conv_window"]

@@ -1,11 +1,14 @@
-"""Core layers: Input, Dense, activations, dropout and Embedding."""
+"""Core layers: Input, Dense, Embedding, activations, dropout and noise, and the small helpers (Masking, RepeatVector, Identity)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 from engine.layers.base import (
     LayerSpec,
+    Window,
     ParamCount,
     Params,
     ParamSpec,
@@ -15,7 +18,7 @@ from engine.layers.base import (
     fmt_int,
     fmt_shape,
 )
-from engine.layers.common import ACTIVATIONS, activation_param, require_known, require_rank, use_bias_param
+from engine.layers.common import ACTIVATIONS, activation_param, canonical_axis, require_known, require_rank, use_bias_param
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool")
 INT_DTYPES = ("int32", "int64", "uint8")
@@ -38,6 +41,7 @@ INPUT = LayerSpec(
     max_inputs=0,
     dtype_rule=lambda p, inputs: p["dtype"],
     label_rule=lambda p: fmt_shape(p["shape"]) + ("" if p["dtype"] == "float32" else f" {p['dtype']}"),
+    receptive="keep",
 )
 
 
@@ -59,6 +63,14 @@ def _dense_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
     return ParamCount(total, 0, f"{n_in} inputs * {units} units = {fmt_int(total)} (no bias)")
 
 
+def _dense_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    positions = math.prod(d or 1 for d in out[:-1])
+    n_in = inputs[0][-1] or 1
+    macs = positions * n_in * p["units"]
+    where = f"{positions} positions * " if positions > 1 else ""
+    return macs, f"{where}{n_in} inputs * {p['units']} units = {fmt_int(macs)}"
+
+
 def _units_label(p: Params) -> str:
     act = p.get("activation")
     return f"{p['units']}" + (f", {act}" if act not in (None, "linear") else "")
@@ -75,6 +87,8 @@ DENSE = LayerSpec(
     ),
     shape_rule=_dense_shape,
     count_rule=_dense_count,
+    macs_rule=_dense_macs,
+    receptive="keep",
     label_rule=_units_label,
 )
 
@@ -86,6 +100,7 @@ ACTIVATION = LayerSpec(
     params=(ParamSpec("activation", "choice", doc="Function applied element-wise (Keras requires it).", choices=ACTIVATIONS),),
     shape_rule=lambda p, inputs: inputs[0].shape,
     label_rule=lambda p: str(p["activation"] or "linear"),
+    receptive="keep",
 )
 
 RELU = LayerSpec(
@@ -99,6 +114,8 @@ RELU = LayerSpec(
     ),
     shape_rule=lambda p, inputs: inputs[0].shape,
     label_rule=lambda p: "" if p["max_value"] is None else f"max {p['max_value']:g}",
+    output_activation=lambda p: "relu",
+    receptive="keep",
 )
 
 LEAKY_RELU = LayerSpec(
@@ -108,6 +125,8 @@ LEAKY_RELU = LayerSpec(
     params=(ParamSpec("negative_slope", "float", 0.3, "Slope for x < 0.", minimum=0),),
     shape_rule=lambda p, inputs: inputs[0].shape,
     label_rule=lambda p: f"slope {p['negative_slope']:g}",
+    output_activation=lambda p: "leaky_relu",
+    receptive="keep",
 )
 
 
@@ -135,6 +154,8 @@ SOFTMAX = LayerSpec(
     shape_rule=_softmax_shape,
     warn_rule=_softmax_warn,
     warn_code="axis",
+    output_activation=lambda p: "softmax",
+    receptive="keep",
 )
 
 
@@ -153,6 +174,7 @@ DROPOUT = LayerSpec(
     shape_rule=lambda p, inputs: inputs[0].shape,
     keeps_dtype=True,
     label_rule=_rate_label,
+    receptive="keep",
 )
 
 
@@ -169,11 +191,13 @@ def _spatial_dropout(rank: int, name: str, what: str) -> LayerSpec:
         shape_rule=shape_rule,
         keeps_dtype=True,
         label_rule=_rate_label,
+        receptive="keep",
     )
 
 
 SPATIAL_DROPOUT_1D = _spatial_dropout(2, "SpatialDropout1D", "feature channels of a sequence")
 SPATIAL_DROPOUT_2D = _spatial_dropout(3, "SpatialDropout2D", "feature maps of an image")
+SPATIAL_DROPOUT_3D = _spatial_dropout(4, "SpatialDropout3D", "feature volumes of a 3-D input")
 
 
 def _embedding_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
@@ -209,8 +233,111 @@ EMBEDDING = LayerSpec(
     warn_rule=_embedding_warn,
     warn_code="dtype",
     label_rule=lambda p: f"{p['input_dim']} -> {p['output_dim']}",
+    macs_rule=lambda p, inputs, out: (0, "a table look-up: no multiply-adds"),
+    receptive="undefined",
+    receptive_reason="undefined for token ids: positions are steps of a sequence, not pixels",
 )
 
-SPECS = (INPUT, DENSE, EMBEDDING, ACTIVATION, RELU, LEAKY_RELU, SOFTMAX, DROPOUT, SPATIAL_DROPOUT_1D, SPATIAL_DROPOUT_2D)
+
+def _same(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    return inputs[0].shape
+
+
+def _elementwise(name: str, family: str, doc: str, params: tuple[ParamSpec, ...] = (), **extra) -> LayerSpec:  # noqa: ANN003
+    """A layer that keeps its input's shape and owns no weights."""
+    return LayerSpec(type=name, family=family, doc=doc, params=params, shape_rule=_same, receptive="keep", **extra)
+
+
+def _prelu_param_shape(p: Params, shape: Shape) -> tuple[int | None, ...]:
+    shared = p["shared_axes"] or ()
+    return tuple(1 if i + 1 in shared else d for i, d in enumerate(shape))
+
+
+def _prelu_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    shape = inputs[0].shape
+    for axis in p["shared_axes"] or ():
+        if not 1 <= axis <= len(shape):
+            raise ShapeError(f"PReLU: shared axis {axis} does not exist for an input of shape {fmt_shape(shape)}.",
+                             f"Shared axes count from 1 (the batch axis is 0) up to {len(shape)}.")
+    if None in _prelu_param_shape(p, shape):
+        raise ShapeError(f"PReLU learns one slope per value, so it needs every axis it does not share to be known; {fmt_shape(shape)} has None.",
+                         "Share the unknown axes (shared_axes=[1, 2] shares height and width), or fix the Input's size.")
+    return shape
+
+
+def _prelu_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
+    dims = _prelu_param_shape(p, inputs[0])
+    total = math.prod(d or 1 for d in dims)
+    return ParamCount(total, 0, f"one slope per {'x'.join(str(d) for d in dims)} = {fmt_int(total)}" if dims else "one slope = 1")
+
+
+PRELU = LayerSpec(
+    type="PReLU",
+    family="Activation",
+    doc="Like LeakyReLU, but the negative slope is learned: one per value, or one per channel with shared_axes=[1, 2].",
+    params=(ParamSpec("shared_axes", "shape", None, "Axes that share one slope, counted from 1 (e.g. [1, 2] for height and width).", optional=True, minimum=1),),
+    shape_rule=_prelu_shape,
+    count_rule=_prelu_count,
+    macs_rule=lambda p, inputs, out: (math.prod(d or 1 for d in out), f"one multiply per value ({fmt_int(math.prod(d or 1 for d in out))})"),
+    output_activation=lambda p: "prelu",
+    receptive="keep",
+)
+
+ELU = _elementwise(
+    "ELU", "Activation", "x for x > 0, alpha * (exp(x) - 1) below: smooth where ReLU has a corner.",
+    (ParamSpec("alpha", "float", 1.0, "Scale of the negative part."),), output_activation=lambda p: "elu",
+    label_rule=lambda p: "" if p["alpha"] == 1.0 else f"alpha {p['alpha']:g}",
+)
+_STDDEV = ParamSpec("stddev", "float", doc="Standard deviation of the noise added while training.", minimum=0)
+GAUSSIAN_NOISE = _elementwise(
+    "GaussianNoise", "Regularization", "Adds random normal noise while training (a regulariser, and data augmentation); nothing at inference.",
+    (_STDDEV, _SEED), keeps_dtype=True, label_rule=lambda p: f"sd {p['stddev']:g}",
+)
+GAUSSIAN_DROPOUT = _elementwise(
+    "GaussianDropout", "Regularization", "Multiplies values by noise around 1 while training (dropout without zeros).",
+    (_RATE, _SEED), keeps_dtype=True, label_rule=_rate_label,
+)
+ALPHA_DROPOUT = _elementwise(
+    "AlphaDropout", "Regularization", "Dropout that keeps the mean and variance, for self-normalising (selu) networks.",
+    (_RATE, ParamSpec("noise_shape", "shape", None, "Shape of the dropout mask (with the batch axis); empty for the input's.", optional=True, allow_none=True, advanced=True), _SEED),
+    keeps_dtype=True, label_rule=_rate_label,
+)
+ACTIVITY_REGULARIZATION = _elementwise(
+    "ActivityRegularization", "Regularization", "Adds l1 * sum|x| + l2 * sum x^2 of the values passing through to the loss; the values are unchanged.",
+    (ParamSpec("l1", "float", 0.0, "Weight of the L1 penalty.", minimum=0), ParamSpec("l2", "float", 0.0, "Weight of the L2 penalty.", minimum=0)),
+    keeps_dtype=True, label_rule=lambda p: ", ".join(f"{k} {p[k]:g}" for k in ("l1", "l2") if p[k]),
+)
+MASKING = _elementwise(
+    "Masking", "Core", "Marks time steps whose values all equal mask_value as padding, so recurrent layers skip them.",
+    (ParamSpec("mask_value", "float", 0.0, "Steps made only of this value are skipped."),),
+    keeps_dtype=True, label_rule=lambda p: f"mask {p['mask_value']:g}",
+)
+IDENTITY = _elementwise("Identity", "Core", "Passes its input through unchanged (a placeholder, e.g. an empty shortcut).", keeps_dtype=True)
+
+
+def _repeat_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    shape = inputs[0].shape
+    require_rank("RepeatVector", shape, (1,), "RepeatVector repeats a vector (features,); Flatten or pool first.")
+    return (p["n"],) + shape
+
+
+REPEAT_VECTOR = LayerSpec(
+    type="RepeatVector",
+    family="Reshaping",
+    doc="Repeats a vector n times: (features,) -> (n, features), e.g. to feed an encoder's summary to a decoder at every step.",
+    params=(ParamSpec("n", "int", doc="How many times to repeat.", minimum=1),),
+    shape_rule=_repeat_shape,
+    keeps_dtype=True,
+    label_rule=lambda p: f"x{p['n']}",
+    receptive="undefined",
+    receptive_reason="undefined after RepeatVector: the copies do not map to input pixels",
+)
+
+SPECS = (
+    INPUT, DENSE, EMBEDDING, MASKING, IDENTITY,
+    ACTIVATION, RELU, LEAKY_RELU, PRELU, ELU, SOFTMAX,
+    DROPOUT, SPATIAL_DROPOUT_1D, SPATIAL_DROPOUT_2D, SPATIAL_DROPOUT_3D, GAUSSIAN_NOISE, GAUSSIAN_DROPOUT, ALPHA_DROPOUT,
+    ACTIVITY_REGULARIZATION, REPEAT_VECTOR,
+)
 
 __all__ = ["SPECS", "DTYPES"]

@@ -39,7 +39,7 @@ def broadcast_merge(layer: str, shapes: Sequence[Shape]) -> Shape:
     return out
 
 
-def _elementwise(name: str, doc: str, exactly: int | None = None) -> LayerSpec:
+def _elementwise(name: str, doc: str, exactly: int | None = None, commutative: bool = True) -> LayerSpec:
     def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
         return broadcast_merge(name, [t.shape for t in inputs])
 
@@ -51,6 +51,8 @@ def _elementwise(name: str, doc: str, exactly: int | None = None) -> LayerSpec:
         shape_rule=rule,
         min_inputs=2,
         max_inputs=exactly,
+        commutative=commutative,
+        receptive="keep",
     )
 
 
@@ -104,16 +106,70 @@ CONCATENATE = LayerSpec(
     label_rule=lambda p: "" if p["axis"] == -1 else f"axis {p['axis']}",
     warn_rule=_concat_warn,
     warn_code="axis",
+    receptive="keep",
 )
+
+
+def _dot_axes(p: Params, shapes: Sequence[Shape]) -> tuple[int, int]:
+    axes = p["axes"]
+    pair = (axes, axes) if isinstance(axes, int) else tuple(axes)
+    out = []
+    for a, shape in zip(pair, shapes):
+        rank = len(shape) + 1
+        if not -rank <= a < rank or a % rank == 0:
+            raise ShapeError(f"Dot: axis {a} is not a feature axis of an input of shape {fmt_shape(shape)}.",
+                             f"Use an axis from 1 to {rank - 1} (Keras counts the batch as 0) or -1.")
+        out.append(a % rank - 1)
+    return out[0], out[1]
+
+
+def _dot_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    a, b = inputs[0].shape, inputs[1].shape
+    if not isinstance(p["axes"], int) and len(p["axes"]) != 2:
+        raise ShapeError("Dot: axes must be one axis or a pair (one per input).", "Use e.g. axes=1 or axes=[2, 2].")
+    i, j = _dot_axes(p, (a, b))
+    if a[i] is not None and b[j] is not None and a[i] != b[j]:
+        raise ShapeError(f"Dot multiplies along axis {i + 1} of {fmt_shape(a)} and axis {j + 1} of {fmt_shape(b)}, but their sizes differ ({a[i]} and {b[j]}).",
+                         "Choose axes of equal size on both inputs.")
+    out = a[:i] + a[i + 1:] + b[:j] + b[j + 1:]
+    return out if out else (1,)
+
+
+DOT = LayerSpec(
+    type="Dot",
+    family="Merge",
+    doc="Dot product of two tensors along an axis (cosine similarity with normalize=True): (d,) . (d,) -> (1,).",
+    params=(
+        ParamSpec("axes", "axes", doc="Axis to multiply along: one for both inputs, or a pair."),
+        ParamSpec("normalize", "bool", False, "L2-normalise both inputs first: the result is the cosine similarity."),
+    ),
+    shape_rule=_dot_shape,
+    min_inputs=2,
+    max_inputs=2,
+    macs_rule=lambda p, inputs, out: _dot_macs(p, inputs, out),
+    receptive="undefined",
+    receptive_reason="undefined after Dot: each output combines whole vectors",
+    label_rule=lambda p: f"axes {p['axes']}",
+)
+
+
+def _dot_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    i, _ = _dot_axes(p, inputs)
+    k = inputs[0][i] or 1
+    n = 1
+    for d in out:
+        n *= d or 1
+    return n * k, f"{n} outputs * {k} products = {n * k:,}"
 
 SPECS = (
     _elementwise("Add", "Sums its inputs value by value (a skip/residual connection). Shapes must match or broadcast."),
-    _elementwise("Subtract", "First input minus second input, value by value. Exactly two inputs; order matters.", exactly=2),
+    _elementwise("Subtract", "First input minus second input, value by value. Exactly two inputs; order matters.", exactly=2, commutative=False),
     _elementwise("Multiply", "Multiplies its inputs value by value (gating)."),
     _elementwise("Average", "Averages its inputs value by value."),
     _elementwise("Maximum", "Keeps the largest of its inputs, value by value."),
     _elementwise("Minimum", "Keeps the smallest of its inputs, value by value."),
     CONCATENATE,
+    DOT,
 )
 
 __all__ = ["SPECS", "broadcast_merge"]

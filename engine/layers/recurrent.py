@@ -1,13 +1,18 @@
-"""Recurrent layers: SimpleRNN, LSTM, GRU and the Bidirectional wrapper."""
+"""Recurrent layers (SimpleRNN, LSTM, GRU), and the wrappers Bidirectional and TimeDistributed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, Tensor, fmt_int
+import math
+
+from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_int, fmt_shape
 from engine.layers.common import activation_param, require_known, require_rank, use_bias_param
 
 _HINT = "Recurrent layers read sequences (steps, features): use Reshape, or Embedding for token ids."
+
+
+_STATES = {"SimpleRNN": ("state",), "LSTM": ("state_h", "state_c"), "GRU": ("state",)}
 
 
 def _rnn_shape(layer: str):
@@ -15,7 +20,31 @@ def _rnn_shape(layer: str):
         shape = inputs[0].shape
         require_rank(layer, shape, (2,), _HINT)
         require_known(layer, shape, -1, "number of features per step (last axis)")
+        for slot, state in enumerate(inputs[1:], start=1):
+            if state.shape != (p["units"],):
+                raise ShapeError(
+                    f"{layer}: initial state {slot} must be a vector of {p['units']} values (one per unit), but it is {fmt_shape(state.shape)}.",
+                    "Feed it the states of a recurrent layer with the same number of units (return_state=True).",
+                )
         return (shape[0], p["units"]) if p["return_sequences"] else (p["units"],)
+
+    return rule
+
+
+def _rnn_outputs(layer: str):
+    def rule(p: Params, inputs: Sequence[Tensor], first: Shape) -> tuple[Tensor, ...]:
+        return tuple(Tensor((p["units"],)) for _ in _STATES[layer]) if p.get("return_state") else ()
+
+    return rule
+
+
+def _rnn_macs(layer: str):
+    def rule(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+        steps = inputs[0][0] or 1
+        gates = _gates(p, layer)
+        n_in = inputs[0][-1] or 1
+        macs = steps * gates * (n_in + p["units"]) * p["units"]
+        return macs, f"{steps} steps * {gates} * ({n_in} + {p['units']}) * {p['units']} = {fmt_int(macs)}"
 
     return rule
 
@@ -51,7 +80,9 @@ _COMMON_TAIL = (
     ParamSpec("recurrent_dropout", "float", 0.0, "Dropout on the recurrent state.", minimum=0, maximum=1, exclusive_max=True, advanced=True),
     ParamSpec("return_sequences", "bool", False, "Output every step (steps, units) instead of the last (units,); needed to stack RNNs."),
     ParamSpec("go_backwards", "bool", False, "Read the sequence backwards.", advanced=True),
+    ParamSpec("return_state", "bool", False, "Also output the final state(s), e.g. to start a decoder (seq2seq)."),
 )
+_RNN_RF = "undefined for recurrent layers: each step can see the whole sequence before it"
 
 
 def _rnn(layer: str, doc: str) -> LayerSpec:
@@ -67,6 +98,7 @@ def _rnn(layer: str, doc: str) -> LayerSpec:
     params.extend(_COMMON_TAIL)
     if layer == "GRU":
         params.append(ParamSpec("reset_after", "bool", True, "Apply the reset gate after the matrix product (Keras's default, two bias vectors)."))
+    states = _STATES[layer]
     return LayerSpec(
         type=layer,
         family="Recurrent",
@@ -74,7 +106,15 @@ def _rnn(layer: str, doc: str) -> LayerSpec:
         params=tuple(params),
         shape_rule=_rnn_shape(layer),
         count_rule=_rnn_count(layer),
+        macs_rule=_rnn_macs(layer),
+        receptive="undefined",
+        receptive_reason=_RNN_RF,
         label_rule=_rnn_label,
+        max_inputs=1 + len(states),
+        input_names=("sequences",) + tuple(f"initial_state[{i}]" for i in range(len(states))),
+        output_names=lambda p: ("output", *states) if p["return_state"] else ("output",),
+        outputs_rule=_rnn_outputs(layer),
+        call="named",
     )
 
 
@@ -86,6 +126,9 @@ _INNER = {spec.type: spec for spec in (SIMPLE_RNN, LSTM, GRU)}
 
 def _bi_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
     inner = p["layer"]
+    if inner["params"].get("return_state"):
+        raise ShapeError("Bidirectional: LayerLab does not model the states of a bidirectional layer (return_state=True).",
+                         "Set return_state to false on the wrapped layer.")
     out = _INNER[inner["type"]].shape_rule(inner["params"], inputs)
     if p["merge_mode"] == "concat":
         return out[:-1] + (2 * out[-1],)  # type: ignore[operator]
@@ -101,6 +144,12 @@ def _bi_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
     return ParamCount(total, 0, f"2 directions * [{text}] = {fmt_int(total)}")
 
 
+def _bi_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    inner = p["layer"]
+    one, text = _INNER[inner["type"]].macs_rule(inner["params"], inputs, out)  # type: ignore[misc]
+    return 2 * one, f"2 directions * [{text.rsplit(' = ', 1)[0]}] = {fmt_int(2 * one)}"
+
+
 BIDIRECTIONAL = LayerSpec(
     type="Bidirectional",
     family="Recurrent",
@@ -111,9 +160,55 @@ BIDIRECTIONAL = LayerSpec(
     ),
     shape_rule=_bi_shape,
     count_rule=_bi_count,
+    macs_rule=_bi_macs,
+    receptive="undefined",
+    receptive_reason=_RNN_RF,
     label_rule=lambda p: f"{p['layer']['type']} {_rnn_label(p['layer']['params'])}, {p['merge_mode']}",
 )
 
-SPECS = (SIMPLE_RNN, LSTM, GRU, BIDIRECTIONAL)
+def _inner(p: Params):  # noqa: ANN202
+    from engine.layers import get_spec
+
+    return get_spec(p["layer"]["type"]), p["layer"]["params"]
+
+
+def _td_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    shape = inputs[0].shape
+    if len(shape) < 2:
+        raise ShapeError(f"TimeDistributed applies a layer to every step of (steps, ...), but it receives {fmt_shape(shape)}.",
+                         "Its input needs a steps axis first, e.g. (frames, height, width, channels).")
+    spec, params = _inner(p)
+    step = spec.shape_rule(params, [Tensor(shape[1:], inputs[0].dtype)])
+    return (shape[0],) + tuple(step)
+
+
+def _td_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
+    spec, params = _inner(p)
+    one = spec.count_rule(params, [inputs[0][1:]], out[1:])
+    return ParamCount(one.trainable, one.non_trainable, f"one {spec.type} shared by every step: {one.formula}")
+
+
+def _td_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
+    spec, params = _inner(p)
+    steps = inputs[0][0] or 1
+    one, text = spec.macs_rule(params, [inputs[0][1:]], out[1:])  # type: ignore[misc]
+    return steps * one, f"{steps} steps * [{text.rsplit(' = ', 1)[0]}] = {fmt_int(steps * one)}"
+
+
+TIME_DISTRIBUTED = LayerSpec(
+    type="TimeDistributed",
+    family="Recurrent",
+    doc="Applies one layer to every step of a sequence with the same weights, e.g. a Conv2D to every video frame.",
+    params=(ParamSpec("layer", "layer", doc="The layer applied at every step.", choices=("*",)),),
+    shape_rule=_td_shape,
+    count_rule=_td_count,
+    macs_rule=_td_macs,
+    output_activation=lambda p: _inner(p)[0].activation(_inner(p)[1]),
+    receptive="undefined",
+    receptive_reason="undefined through TimeDistributed: LayerLab follows receptive fields along one image, not per step",
+    label_rule=lambda p: f"{p['layer']['type']} {_inner(p)[0].label(_inner(p)[1])}".strip(),
+)
+
+SPECS = (SIMPLE_RNN, LSTM, GRU, BIDIRECTIONAL, TIME_DISTRIBUTED)
 
 __all__ = ["SPECS"]

@@ -1,11 +1,11 @@
-"""Reshaping: Flatten, Reshape, Permute, ZeroPadding2D, Cropping2D, UpSampling2D."""
+"""Reshaping: Flatten, Reshape, Permute, and ZeroPadding, Cropping and UpSampling in 1, 2 and 3 dimensions."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from engine.layers.base import LayerSpec, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_int, fmt_shape
+from engine.layers.base import LayerSpec, Params, ParamSpec, Shape, ShapeError, Tensor, Window, fmt_int, fmt_shape
 from engine.layers.common import prod, require_rank, tuple_text
 
 
@@ -23,6 +23,8 @@ FLATTEN = LayerSpec(
     params=(),
     shape_rule=_flatten_shape,
     keeps_dtype=True,
+    receptive="undefined",
+    receptive_reason="undefined after Flatten: each value now stands for one position, the spatial layout is gone",
 )
 
 
@@ -57,6 +59,8 @@ RESHAPE = LayerSpec(
     shape_rule=_reshape_shape,
     keeps_dtype=True,
     label_rule=lambda p: fmt_shape(p["target_shape"]),
+    receptive="undefined",
+    receptive_reason="undefined after Reshape: values are rearranged, positions no longer map to input pixels",
 )
 
 
@@ -78,82 +82,102 @@ PERMUTE = LayerSpec(
     shape_rule=_permute_shape,
     keeps_dtype=True,
     label_rule=lambda p: fmt_shape(p["dims"]),
+    receptive="undefined",
+    receptive_reason="undefined after Permute: values are rearranged, positions no longer map to input pixels",
 )
 
 
-def _zero_pad_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
-    shape = inputs[0].shape
-    require_rank("ZeroPadding2D", shape, (3,), "ZeroPadding2D pads images (height, width, channels).")
-    (t, b), (left, r) = p["padding"]
-    h, w, c = shape
-    return (None if h is None else h + t + b, None if w is None else w + left + r, c)
+_WHAT = {1: ("sequences (steps, channels)", "steps"), 2: ("images (height, width, channels)", "pixels"),
+         3: ("volumes (depth, height, width, channels)", "voxels")}
+_AXIS_NAMES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
-def _pad_label(key: str):
+def _pads_label(key: str):
     def label(p: Params) -> str:
-        (t, b), (left, r) = p[key]
-        if t == b == left == r:
-            return str(t)
-        return f"({t}, {b}), ({left}, {r})"
+        pairs = p[key]
+        flat = {v for pair in pairs for v in pair}
+        if len(flat) == 1:
+            return str(next(iter(flat)))
+        return ", ".join(f"({a}, {b})" for a, b in pairs)
 
     return label
 
 
-ZERO_PADDING_2D = LayerSpec(
-    type="ZeroPadding2D",
-    family="Reshaping",
-    doc="Adds rows and columns of zeros around an image (what padding='same' does inside a Conv2D).",
-    params=(ParamSpec("padding", "padding2d", ((1, 1), (1, 1)), "n, [rows, cols] or [[top, bottom], [left, right]]."),),
-    shape_rule=_zero_pad_shape,
-    keeps_dtype=True,
-    label_rule=_pad_label("padding"),
+def _zero_pad(n: int) -> LayerSpec:
+    name = f"ZeroPadding{n}D"
+
+    def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
+        shape = inputs[0].shape
+        require_rank(name, shape, (n + 1,), f"{name} pads {_WHAT[n][0]}.")
+        return tuple(None if d is None else d + a + b for d, (a, b) in zip(shape[:n], p["padding"])) + (shape[-1],)
+
+    forms = {1: "n or [before, after].", 2: "n, [rows, cols] or [[top, bottom], [left, right]].", 3: "n, or one [before, after] per axis."}[n]
+    return LayerSpec(
+        type=name,
+        family="Reshaping",
+        doc=f"Adds zeros around {_WHAT[n][0].split(' ')[0]} (what padding='same' does inside a convolution).",
+        params=(ParamSpec("padding", "pads", ((1, 1),) * n, forms, length=n),),
+        shape_rule=rule,
+        keeps_dtype=True,
+        label_rule=_pads_label("padding"),
+        receptive="keep",
+    )
+
+
+def _crop(n: int) -> LayerSpec:
+    name = f"Cropping{n}D"
+
+    def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
+        shape = inputs[0].shape
+        require_rank(name, shape, (n + 1,), f"{name} crops {_WHAT[n][0]}.")
+        for size, (a, z), axis in zip(shape[:n], p["cropping"], _AXIS_NAMES[n]):
+            if size is not None and a + z >= size:
+                raise ShapeError(
+                    f"{name} removes {a + z} of the {size} {axis} {_WHAT[n][1]}, leaving nothing.",
+                    f"Crop less than {size} in total along the {axis}.",
+                )
+        return tuple(None if d is None else d - a - b for d, (a, b) in zip(shape[:n], p["cropping"])) + (shape[-1],)
+
+    default = ((1, 1),) if n == 1 else ((0, 0),) * 2 if n == 2 else ((1, 1),) * 3
+    forms = {1: "n or [start, end].", 2: "n, [rows, cols] or [[top, bottom], [left, right]].", 3: "n, or one [before, after] per axis."}[n]
+    return LayerSpec(
+        type=name,
+        family="Reshaping",
+        doc=f"Cuts the edges off {_WHAT[n][0].split(' ')[0]}.",
+        params=(ParamSpec("cropping", "pads", default, forms, length=n),),
+        shape_rule=rule,
+        keeps_dtype=True,
+        label_rule=_pads_label("cropping"),
+        receptive="keep",
+    )
+
+
+def _upsample(n: int) -> LayerSpec:
+    name = f"UpSampling{n}D"
+
+    def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
+        shape = inputs[0].shape
+        require_rank(name, shape, (n + 1,), f"{name} enlarges {_WHAT[n][0]}.")
+        return tuple(None if d is None else d * f for d, f in zip(shape[:n], p["size"])) + (shape[-1],)
+
+    params: tuple[ParamSpec, ...] = (ParamSpec("size", "ints", (2,) * n, "Factor per axis.", length=n, minimum=1),)
+    if n == 2:
+        params += (ParamSpec("interpolation", "choice", "nearest", "How new pixels are filled in.", choices=("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")),)
+    return LayerSpec(
+        type=name,
+        family="Reshaping",
+        doc=f"Repeats values to enlarge {_WHAT[n][0].split(' ')[0]}, e.g. size 2 doubles every axis. No weights.",
+        params=params,
+        shape_rule=rule,
+        label_rule=lambda p: "x" + tuple_text(p["size"]),
+        window_rule=lambda p: Window((1,) * len(p["size"]), tuple(p["size"]), (1,) * len(p["size"]), "valid"),
+        receptive="upsample",
+    )
+
+
+SPECS = (
+    FLATTEN, RESHAPE, PERMUTE,
+    _zero_pad(1), _zero_pad(2), _zero_pad(3), _crop(1), _crop(2), _crop(3), _upsample(1), _upsample(2), _upsample(3),
 )
-
-
-def _crop_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
-    shape = inputs[0].shape
-    require_rank("Cropping2D", shape, (3,), "Cropping2D crops images (height, width, channels).")
-    (t, b), (left, r) = p["cropping"]
-    h, w, c = shape
-    for size, a, z, axis in ((h, t, b, "height"), (w, left, r, "width")):
-        if size is not None and a + z >= size:
-            raise ShapeError(
-                f"Cropping2D removes {a + z} of the {size} {axis} pixels, leaving nothing.",
-                f"Crop less than {size} in total along the {axis}.",
-            )
-    return (None if h is None else h - t - b, None if w is None else w - left - r, c)
-
-
-CROPPING_2D = LayerSpec(
-    type="Cropping2D",
-    family="Reshaping",
-    doc="Cuts rows and columns off the edges of an image.",
-    params=(ParamSpec("cropping", "padding2d", ((0, 0), (0, 0)), "n, [rows, cols] or [[top, bottom], [left, right]]."),),
-    shape_rule=_crop_shape,
-    keeps_dtype=True,
-    label_rule=_pad_label("cropping"),
-)
-
-
-def _upsample_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
-    shape = inputs[0].shape
-    require_rank("UpSampling2D", shape, (3,), "UpSampling2D enlarges images (height, width, channels).")
-    (sh, sw), (h, w, c) = p["size"], shape
-    return (None if h is None else h * sh, None if w is None else w * sw, c)
-
-
-UPSAMPLING_2D = LayerSpec(
-    type="UpSampling2D",
-    family="Reshaping",
-    doc="Repeats rows and columns to enlarge an image, e.g. size 2 doubles height and width. No weights.",
-    params=(
-        ParamSpec("size", "ints", (2, 2), "Factor for height and width.", length=2, minimum=1),
-        ParamSpec("interpolation", "choice", "nearest", "How new pixels are filled in.", choices=("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")),
-    ),
-    shape_rule=_upsample_shape,
-    label_rule=lambda p: "x" + tuple_text(p["size"]),
-)
-
-SPECS = (FLATTEN, RESHAPE, PERMUTE, ZERO_PADDING_2D, CROPPING_2D, UPSAMPLING_2D)
 
 __all__ = ["SPECS"]

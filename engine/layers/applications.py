@@ -1,0 +1,54 @@
+"""Layers that ``keras.applications`` registers for itself, known by their registered names.
+
+They are not in ``keras.layers``: exported code imports them from ``keras.src.applications`` (Keras
+saves them under that module), e.g. ``from keras.src.applications.convnext import LayerScale``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_int, fmt_shape
+from engine.layers.merge import broadcast_merge
+
+
+def _layer_scale_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    shape = inputs[0].shape
+    if not shape or shape[-1] not in (None, p["projection_dim"], 1):
+        raise ShapeError(f"LayerScale multiplies the last axis by {p['projection_dim']} learned factors, but the input is {fmt_shape(shape)}.",
+                         f"Set projection_dim to the input's channels ({shape[-1] if shape else '?'}).")
+    return shape[:-1] + (p["projection_dim"],) if shape[-1] == 1 else shape
+
+
+LAYER_SCALE = LayerSpec(
+    type="LayerScale",
+    family="Normalization",
+    doc="ConvNeXt's per-channel learned scale on a residual branch (starts tiny, init_values), so deep stacks train stably.",
+    params=(
+        ParamSpec("init_values", "float", doc="Starting value of every scale factor."),
+        ParamSpec("projection_dim", "int", doc="Number of channels (one factor each).", minimum=1),
+    ),
+    shape_rule=_layer_scale_shape,
+    count_rule=lambda p, inputs, out: ParamCount(p["projection_dim"], 0, f"one factor per channel = {fmt_int(p['projection_dim'])}"),
+    macs_rule=lambda p, inputs, out: (0, "one multiply per value, no additions"),
+    receptive="keep",
+    keras_module="keras.src.applications.convnext",
+    label_rule=lambda p: f"{p['projection_dim']} x {p['init_values']:g}",
+)
+
+CUSTOM_SCALE_LAYER = LayerSpec(
+    type="CustomScaleLayer",
+    family="Merge",
+    doc="InceptionResNetV2's residual sum: input 1 + scale * input 2 (scale about 0.1-0.2 keeps the sum stable). No weights.",
+    params=(ParamSpec("scale", "float", doc="Factor applied to the residual branch (input 2)."),),
+    shape_rule=lambda p, inputs: broadcast_merge("CustomScaleLayer", [t.shape for t in inputs]),
+    min_inputs=2,
+    max_inputs=2,
+    receptive="keep",
+    keras_module="keras.src.applications.inception_resnet_v2",
+    label_rule=lambda p: f"a + {p['scale']:g} b",
+)
+
+SPECS = (LAYER_SCALE, CUSTOM_SCALE_LAYER)
+
+__all__ = ["SPECS"]
