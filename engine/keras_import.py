@@ -325,20 +325,23 @@ class _Importer:
             if not isinstance(calls, list):
                 self.problem(layer, "its inbound nodes are not a list")
                 continue
+            if not calls:
+                self.problem(layer, "it is never called in the model (no inbound nodes)")
+                continue
             for index, call in enumerate(calls):
                 resolved = self.resolve(layer, call, tensors)
                 if resolved is None:
                     continue
                 outputs = self.call(layer, index, resolved, group, share, nodes, depth)
-                for i, ref in enumerate(outputs):
-                    tensors[(name, index, i)] = ref
-        outputs = []
-        for ref in _refs(inner.get("output_layers")):
-            if ref in tensors:
-                outputs.append(tensors[ref])
+                for i, produced in enumerate(outputs):
+                    tensors[(name, index, i)] = produced
+        model_outputs: list[Ref] = []
+        for key in _refs(inner.get("output_layers")):
+            if key in tensors:
+                model_outputs.append(tensors[key])
             else:
-                self.problems.append(f"the model's output {ref[0]} (output {ref[2]}) is not produced by any imported layer")
-        return outputs, nodes
+                self.problems.append(f"the model's output {key[0]} (output {key[2]}) is not produced by any imported layer")
+        return model_outputs, nodes
 
     def resolve(self, layer: dict[str, Any], call: Any, tensors: dict[tuple[str, int, int], Ref]) -> dict[str, Any] | None:
         """Replace the tensor references of one call by the refs of the nodes that produce them."""

@@ -15,6 +15,13 @@ Format (version 1)::
       "answers": {"q1": 2320}                # optional: answers to an exercise's questions
     }
 
+Version 2 adds what real Keras models hold (version 1 files are still read; a design that needs none of
+it is still written as version 1, so older LayerLab versions keep opening it)::
+
+      "groups": [{"id": "g1", "name": "embedding", "kind": "model", "parent": null, "shares": null}],
+      "nodes": [{..., "group": "g1", "shares": "n4"}],   # nested model; a second call of layer n4
+      "edges": [{..., "output": 1}]                     # the wire carries output 1 (an LSTM's state_h)
+
 Loading never executes anything from the file: it is parsed as JSON and every value is checked
 against the layer catalogue. Any problem raises `ProjectError` with one line naming the file and
 the node or field at fault. Saving is atomic: a temporary file beside the target is written,
@@ -48,7 +55,7 @@ __all__ = [
 ]
 
 FORMAT = "layerlab-project"
-VERSION = 1
+VERSION = 2
 #: Refuse files larger than this before parsing them (a DenseNet121 project is ~200 KB).
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 100_000
@@ -74,24 +81,34 @@ def _jsonable(value: Any) -> Any:
 
 def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "", answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The project document for ``graph`` (plain JSON types only)."""
-    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    needs_v2 = bool(graph.groups) or any(n.shares or n.group for n in graph.nodes()) or any(e.output for e in graph.edges())
+    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION if needs_v2 else 1}
     if name:
         doc["name"] = name
     if description:
         doc["description"] = description
     if answers:
         doc["answers"] = dict(answers)
-    doc["nodes"] = [
-        {
+    if graph.groups:
+        doc["groups"] = [{"id": g.id, "name": g.name, "kind": g.kind, "parent": g.parent, "shares": g.shares} for g in graph.groups.values()]
+    nodes = []
+    for node in graph.nodes():
+        entry: dict[str, Any] = {
             "id": node.id,
             "type": node.type,
             "name": node.name,
             "params": _jsonable(node.params),
             "position": [round(node.position[0], 2), round(node.position[1], 2)],
         }
-        for node in graph.nodes()
+        if node.group:
+            entry["group"] = node.group
+        if node.shares:
+            entry["shares"] = node.shares
+        nodes.append(entry)
+    doc["nodes"] = nodes
+    doc["edges"] = [
+        {"source": e.source, "target": e.target, "slot": e.slot, **({"output": e.output} if e.output else {})} for e in graph.edges()
     ]
-    doc["edges"] = [{"source": e.source, "target": e.target, "slot": e.slot} for e in graph.edges()]
     return doc
 
 
@@ -179,59 +196,97 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
         raise fail(f"{len(nodes):,} layers is more than LayerLab's limit of {MAX_NODES:,}")
 
     graph = NetworkGraph()
-    for index, entry in enumerate(nodes):
-        where = f"nodes[{index}]"
+    groups = doc.get("groups", []) if version >= 2 else []
+    if not isinstance(groups, list) or len(groups) > MAX_NODES:
+        raise fail('"groups" must be a list of groups')
+    for index, entry in enumerate(groups):
+        where = f"groups[{index}]"
         if not isinstance(entry, dict):
             raise fail(f"{where} must be an object")
-        node_id = entry.get("id")
-        if not isinstance(node_id, str) or not node_id or len(node_id) > MAX_ID_LENGTH:
-            raise fail(f'{where}: "id" must be a non-empty text of at most {MAX_ID_LENGTH} characters, got {_short(node_id)}')
-        where = f"node {node_id!r}"
-        if node_id in graph:
-            raise fail(f"{where}: the id is used by two nodes")
-        layer_type = entry.get("type")
+        gid, gname, kind = entry.get("id"), entry.get("name"), entry.get("kind", "model")
+        parent, shares = entry.get("parent"), entry.get("shares")
+        if not isinstance(gid, str) or not gid or len(gid) > MAX_ID_LENGTH:
+            raise fail(f'{where}: "id" must be a non-empty text of at most {MAX_ID_LENGTH} characters, got {_short(gid)}')
+        if kind not in ("model", "block"):
+            raise fail(f'{where}: "kind" must be "model" or "block", got {_short(kind)}')
+        for key, ref in (("parent", parent), ("shares", shares)):
+            if ref is not None and (not isinstance(ref, str) or ref not in graph.groups):
+                raise fail(f'{where}: "{key}" {_short(ref)} is not the id of a group listed before it')
         try:
-            spec = get_spec(layer_type)  # type: ignore[arg-type]
-        except UnknownLayerError:
-            raise fail(f"{where}: unknown layer type {_short(layer_type)}") from None
-        name = entry.get("name")
-        if name is not None:
-            try:
-                validate_name(name)
-            except ParamError:
-                raise fail(f'{where}: "name" must be 1 to 200 characters without "/" or control characters, got {_short(name)}') from None
-        where = f"node {node_id!r} ({name})" if name else where
-        params = entry.get("params", {})
-        if not isinstance(params, dict):
-            raise fail(f'{where}: "params" must be an object')
-        position = entry.get("position", [0, 0])
-        if (
-            not isinstance(position, list)
-            or len(position) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e9 for v in position)
-        ):
-            raise fail(f'{where}: "position" must be [x, y] with finite numbers, got {_short(position)}')
-        try:
-            canonical = spec.coerce_params(params, fill_required=False)
-            graph.add_node(spec.type, canonical, name=name, position=(position[0], position[1]), node_id=node_id)
+            graph.add_group(gname, kind=kind, parent=parent, shares=shares, group_id=gid)  # type: ignore[arg-type]
         except (ParamError, GraphError) as exc:
             raise fail(f"{where}: {exc}") from None
+    deferred: list[tuple[int, dict[str, Any]]] = []
+    for index, entry in enumerate(nodes):
+        if isinstance(entry, dict) and entry.get("shares") is not None and version >= 2:
+            deferred.append((index, entry))  # a later call of a layer: added once the layer it shares is there
+            continue
+        _add_entry(graph, index, entry, version, fail)
+    for index, entry in deferred:
+        _add_entry(graph, index, entry, version, fail)
 
     for index, entry in enumerate(edges):
         where = f"edges[{index}]"
         if not isinstance(entry, dict):
             raise fail(f"{where} must be an object")
         src, dst, slot = entry.get("source"), entry.get("target"), entry.get("slot")
+        output = entry.get("output", 0) if version >= 2 else 0
         for key, value in (("source", src), ("target", dst)):
             if not isinstance(value, str) or value not in graph:
                 raise fail(f'{where}: "{key}" {_short(value)} is not the id of a node in this file')
         if slot is not None and (not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < MAX_NODES):
             raise fail(f'{where}: "slot" must be a whole number from 0, got {_short(slot)}')
         try:
-            graph.connect(src, dst, slot)  # type: ignore[arg-type]
+            graph.connect(src, dst, slot, output)  # type: ignore[arg-type]
         except GraphError as exc:
             raise fail(f"{where}: {exc}") from None
     return graph, meta
+
+
+def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: Any) -> None:
+    """Add one node entry of a project file, checking every value."""
+    where = f"nodes[{index}]"
+    if not isinstance(entry, dict):
+        raise fail(f"{where} must be an object")
+    node_id = entry.get("id")
+    if not isinstance(node_id, str) or not node_id or len(node_id) > MAX_ID_LENGTH:
+        raise fail(f'{where}: "id" must be a non-empty text of at most {MAX_ID_LENGTH} characters, got {_short(node_id)}')
+    where = f"node {node_id!r}"
+    if node_id in graph:
+        raise fail(f"{where}: the id is used by two nodes")
+    layer_type = entry.get("type")
+    try:
+        spec = get_spec(layer_type)  # type: ignore[arg-type]
+    except UnknownLayerError:
+        raise fail(f"{where}: unknown layer type {_short(layer_type)}") from None
+    name = entry.get("name")
+    if name is not None:
+        try:
+            validate_name(name)
+        except ParamError:
+            raise fail(f'{where}: "name" must be 1 to 200 characters without "/" or control characters, got {_short(name)}') from None
+    where = f"node {node_id!r} ({name})" if name else where
+    params = entry.get("params", {})
+    if not isinstance(params, dict):
+        raise fail(f'{where}: "params" must be an object')
+    position = entry.get("position", [0, 0])
+    if (
+        not isinstance(position, list)
+        or len(position) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) < 1e9 for v in position)
+    ):
+        raise fail(f'{where}: "position" must be [x, y] with finite numbers, got {_short(position)}')
+    try:
+        canonical = spec.coerce_params(params, fill_required=False)
+        group, shares = (entry.get("group"), entry.get("shares")) if version >= 2 else (None, None)
+        if group is not None and (not isinstance(group, str) or group not in graph.groups):
+            raise fail(f'{where}: "group" {_short(group)} is not the id of a group in this file')
+        if shares is not None and not isinstance(shares, str):
+            raise fail(f'{where}: "shares" must be the id of a node, got {_short(shares)}')
+        graph.add_node(spec.type, canonical, name=name, position=(position[0], position[1]), node_id=node_id, group=group, shares=shares)
+    except (ParamError, GraphError) as exc:
+        raise fail(f"{where}: {exc}") from None
+
 
 
 def load_project(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, Any]]:

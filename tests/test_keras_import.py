@@ -109,13 +109,25 @@ def test_keras2_legacy_config_layout() -> None:
     assert graph.node(graph.find("lr")).params["negative_slope"] == pytest.approx(0.1)
 
 
-def test_channels_first_and_shared_layers_are_refused() -> None:
+def test_channels_first_is_refused_and_a_shared_layer_is_one_set_of_weights() -> None:
     base = {"class_name": "InputLayer", "name": "in", "config": {"batch_shape": [None, 3, 8, 8], "name": "in"}, "inbound_nodes": []}
-    conv = {"class_name": "Conv2D", "name": "c", "config": {"name": "c", "filters": 2, "kernel_size": [3, 3], "data_format": "channels_first"}, "inbound_nodes": []}
+    tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0]}}
+    conv = {"class_name": "Conv2D", "name": "c", "config": {"name": "c", "filters": 2, "kernel_size": [3, 3], "data_format": "channels_first"},
+            "inbound_nodes": [{"args": [tensor]}]}
     with pytest.raises(KerasImportError, match="channels_last only"):
         graph_from_keras_config({"class_name": "Functional", "config": {"layers": [base, conv]}})
-    tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0]}}
     dense = {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2}, "inbound_nodes": [{"args": [tensor]}, {"args": [tensor]}]}
-    with pytest.raises(KerasImportError, match="shared weights"):
+    graph = graph_from_keras_config({"class_name": "Functional", "config": {"layers": [base, dense]}})
+    first, second = graph.find("d"), graph.find("d (call 2)")
+    assert graph.node(second).shares == first
+    analysis = analyse(graph)
+    assert analysis.is_valid
+    assert analysis.total_params == 8 * 2 + 2  # counted once, as Keras counts it
+    assert analysis[second].params.total == 0 and analysis[second].own_params.total == 18
+
+
+def test_a_layer_that_is_never_called_is_reported_not_dropped() -> None:
+    base = {"class_name": "InputLayer", "name": "in", "config": {"batch_shape": [None, 4], "name": "in"}, "inbound_nodes": []}
+    dense = {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2}, "inbound_nodes": []}
+    with pytest.raises(KerasImportError, match="d \\(Dense\\): it is never called"):
         graph_from_keras_config({"class_name": "Functional", "config": {"layers": [base, dense]}})
-    json.dumps(base)  # configs are plain data

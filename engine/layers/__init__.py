@@ -35,6 +35,7 @@ from engine.layers.base import (
 __all__ = [
     "CATALOGUE",
     "FAMILIES",
+    "FAMILY_COLOURS",
     "KERAS_CLASSES",
     "INT_MAX",
     "REQUIRED",
@@ -56,6 +57,22 @@ FAMILIES = (
     "Core", "Preprocessing", "Convolution", "Pooling", "Normalization", "Regularization", "Activation", "Reshaping",
     "Recurrent", "Attention", "Merge", "Operation",
 )
+
+#: The colour of each family on the canvas and in the palette (the GUI turns them into QColors).
+FAMILY_COLOURS: dict[str, str] = {
+    "Core": "#4C78A8",
+    "Preprocessing": "#8CD17D",
+    "Convolution": "#F58518",
+    "Pooling": "#54A24B",
+    "Normalization": "#B279A2",
+    "Regularization": "#9D755D",
+    "Activation": "#E45756",
+    "Reshaping": "#72B7B2",
+    "Recurrent": "#EECA3B",
+    "Attention": "#D37295",
+    "Merge": "#FF9DA6",
+    "Operation": "#BAB0AC",
+}
 
 #: Keras class name -> spec, in palette order.
 CATALOGUE: dict[str, LayerSpec] = {}

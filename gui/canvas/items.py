@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem,
 
 from engine.analysis import Diagnostic, LayerResult
 from engine.graph import Edge, Node
+from engine.layers import FAMILY_COLOURS as ENGINE_FAMILY_COLOURS
 from engine.layers import fmt_int, get_spec
 from engine.report import batch_shape
 
@@ -22,17 +23,7 @@ NODE_WIDTH = 210.0
 NODE_HEIGHT = 78.0
 PORT_RADIUS = 6.0
 
-FAMILY_COLOURS = {
-    "Core": QColor("#4C78A8"),
-    "Convolution": QColor("#F58518"),
-    "Pooling": QColor("#54A24B"),
-    "Normalization": QColor("#B279A2"),
-    "Regularization": QColor("#9D755D"),
-    "Activation": QColor("#E45756"),
-    "Reshaping": QColor("#72B7B2"),
-    "Recurrent": QColor("#EECA3B"),
-    "Merge": QColor("#FF9DA6"),
-}
+FAMILY_COLOURS = {family: QColor(colour) for family, colour in ENGINE_FAMILY_COLOURS.items()}
 ERROR = QColor("#D62728")
 WARNING = QColor("#E6A100")
 UNKNOWN = QColor("#9A9A9A")
