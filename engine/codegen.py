@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
+
 from engine.analysis import analyse
 from engine.graph import NetworkGraph
 from engine.layers import ParamSpec, get_spec
@@ -93,12 +95,13 @@ def _compact(spec: ParamSpec, value: Any) -> Any:
     """``(3, 3)`` -> ``3`` and ``((1, 1), (1, 1))`` -> ``1`` where Keras reads both the same."""
     if spec.kind == "ints" and isinstance(value, tuple) and len(set(value)) == 1:
         return value[0]
-    if spec.kind == "padding2d" and isinstance(value, tuple):
-        (t, b), (left, r) = value
-        if t == b == left == r:
-            return t
-        if t == b and left == r:
-            return (t, left)
+    if spec.kind in ("padding2d", "pads") and isinstance(value, tuple):
+        if len({v for pair in value for v in pair}) == 1:
+            return value[0][0]
+        if len(value) > 1 and all(a == b for a, b in value):
+            return tuple(a for a, _ in value)
+        if len(value) == 1:
+            return value[0]
     return value
 
 
@@ -137,12 +140,14 @@ def layer_call(layer_type: str, params: Mapping[str, Any], name: str | None) -> 
     return f"layers.{layer_type}({', '.join(args)})"
 
 
-def layer_args(layer_type: str, params: Mapping[str, Any], name: str | None) -> list[str]:
-    """The argument texts of `layer_call`."""
+def layer_args(layer_type: str, params: Mapping[str, Any], name: str | None, call_params: tuple[str, ...] = ()) -> list[str]:
+    """The argument texts of `layer_call` (``call_params`` are left for the call itself)."""
     spec = get_spec(layer_type)
     args: list[str] = []
     keyword_only = False
     for p in spec.params:
+        if p.name in spec.call_params:
+            continue
         value = params.get(p.name, p.default)
         if _is_default(spec.param(p.name), value):
             keyword_only = True
@@ -172,10 +177,14 @@ def _input_args(params: Mapping[str, Any], name: str) -> list[str]:
 def _is_chain(graph: NetworkGraph, order: list[str]) -> bool:
     g = graph.nx_graph
     inputs = [n for n in order if g.nodes[n]["type"] == "Input"]
-    if len(inputs) != 1 or order[0] != inputs[0]:
+    if len(inputs) != 1 or order[0] != inputs[0] or graph.groups:
         return False
+    for n in order:
+        data = g.nodes[n]
+        if data.get("shares") or (n != order[0] and get_spec(data["type"]).call != "single"):
+            return False
     for a, b in zip(order, order[1:]):
-        if g.out_degree(a) != 1 or g.in_degree(b) != 1 or not g.has_edge(a, b) or get_spec(g.nodes[b]["type"]).is_merge:
+        if g.out_degree(a) != 1 or g.in_degree(b) != 1 or not g.has_edge(a, b) or g.edges[a, b, 0].get("output", 0) != 0:
             return False
     return g.out_degree(order[-1]) == 0
 
@@ -186,8 +195,227 @@ def _comment(text: str) -> str:
     return re.sub(r"\s+", " ", cleaned).strip()[:200]
 
 
+Ref = tuple[str, int]
+
+
+class _Writer:
+    """Writes the functional code of a graph: one scope for the model, and one builder function per nested model."""
+
+    def __init__(self, graph: NetworkGraph, analysis: Any) -> None:
+        self.graph = graph
+        self.analysis = analysis
+        self.g = graph.nx_graph
+        self.index = {n: i for i, n in enumerate(analysis.order)}
+        self.functions: list[list[str]] = []
+        self.taken: set[str] = set()
+        self.imports: set[str] = set()
+        self.layer_objects: dict[str, str] = {}  # node owning shared weights -> variable holding the layer
+        self.group_models: dict[str, str] = {}  # group -> variable holding its model
+
+    # -- structure ------------------------------------------------------------------------------
+
+    def item_of(self, node: str, scope: str | None) -> str:
+        """The node itself if it sits directly in ``scope``, else the child group of ``scope`` holding it."""
+        group = self.g.nodes[node].get("group")
+        if group == scope:
+            return node
+        while group is not None and self.graph.groups[group].parent != scope:
+            group = self.graph.groups[group].parent
+        return f"group:{group}"
+
+    def members(self, group: str) -> list[str]:
+        out = []
+        for n in self.analysis.order:
+            g = self.g.nodes[n].get("group")
+            while g is not None and g != group:
+                g = self.graph.groups[g].parent
+            if g == group:
+                out.append(n)
+        return out
+
+    def scope_order(self, scope: str | None, nodes: list[str]) -> list[str]:
+        dag = nx.DiGraph()
+        first: dict[str, int] = {}
+        for n in nodes:
+            item = self.item_of(n, scope)
+            dag.add_node(item)
+            first[item] = min(first.get(item, self.index[n]), self.index[n])
+        node_set = set(nodes)
+        for u, v in self.g.edges():
+            if u in node_set and v in node_set:
+                a, b = self.item_of(u, scope), self.item_of(v, scope)
+                if a != b:
+                    dag.add_edge(a, b)
+        return list(nx.lexicographical_topological_sort(dag, key=first.__getitem__))
+
+    def boundary(self, group: str) -> tuple[list[Ref], list[Ref]]:
+        """External tensors feeding ``group`` and its tensors used outside (or leaving the model), in order."""
+        members = self.members(group)
+        inside = set(members)
+        ins: list[Ref] = []
+        outs: list[Ref] = []
+        for n in members:
+            for e in self.graph.inputs_of(n):
+                if e.source not in inside and (e.source, e.output) not in ins:
+                    ins.append((e.source, e.output))
+            leaving = [e for e in self.graph.outputs_of(n) if e.target not in inside]
+            refs = sorted({e.output for e in leaving}) or ([0] if n in self.analysis.output_nodes else [])
+            outs.extend((n, o) for o in refs if (n, o) not in outs)
+        return ins, outs
+
+    # -- emitting -------------------------------------------------------------------------------
+
+    def var_names(self, node: str) -> list[str]:
+        data = self.g.nodes[node]
+        labels = get_spec(data["type"]).output_labels(data["params"])
+        base = data["name"] if not data.get("shares") else f"{self.g.nodes[data['shares']]['name']}_call"
+        return [identifier(base if i == 0 else f"{base}_{label}", self.taken) for i, label in enumerate(labels)]
+
+    def scope(self, scope: str | None, nodes: list[str], var: dict[Ref, str], indent: int) -> list[str]:
+        lines: list[str] = []
+        for item in self.scope_order(scope, nodes):
+            if item.startswith("group:"):
+                lines += self.group_call(item[6:], var, indent)
+            else:
+                lines += self.node(item, var, indent)
+        return lines
+
+    def node(self, n: str, var: dict[Ref, str], indent: int) -> list[str]:
+        data = self.g.nodes[n]
+        spec = get_spec(data["type"])
+        pad = " " * indent
+        names = self.var_names(n)
+        for i, v in enumerate(names):
+            var[(n, i)] = v
+        if data["type"] == "Input":
+            return wrap_call(indent, f"{names[0]} = keras.Input", _input_args(data["params"], data["name"]), "")
+        edges = self.graph.inputs_of(n)
+        data_edges = [e for e in edges if not e.is_mask]
+        masks = [var[(e.source, e.output)] for e in edges if e.is_mask]
+        sources = [var[(e.source, e.output)] for e in data_edges]
+        target = names[0] if len(names) == 1 else ", ".join(names)
+        call_kwargs = [f"{k}={py_literal(data['params'][k])}" for k in spec.call_params if data["params"][k] != spec.param(k).default]
+        if masks:
+            call_kwargs.append(f"mask={masks[0] if len(masks) == 1 else '[' + ', '.join(masks) + ']'}")
+        if spec.call == "op":
+            function = spec.type[4:]
+            if self.op_name_taken(function):
+                # keras.ops.add() would name its node "add", which a layer already uses (Keras refuses two
+                # nodes with one name): build the operation with its saved name instead.
+                keyword = [
+                    f"{q.name}={py_literal(data['params'][q.name])}" for q in spec.params
+                    if q.name not in ("operand", "operand_first") and (q.required or data["params"][q.name] != q.default)
+                ]
+                positional = _op_args(spec, data["params"], sources)[: len(sources) + (1 if spec.has_param("operand") and data["params"]["operand"] is not None else 0)]
+                head = f"{target} = {spec.keras_module}.{spec.keras_class}"
+                return wrap_call(indent, head, [*keyword, f"name={py_literal(data['name'])}"], f"({', '.join(positional)})")
+            return wrap_call(indent, f"{target} = keras.ops.{function}", _op_args(spec, data["params"], sources), "")
+        if spec.call == "list":
+            args = [f"[{', '.join(sources)}]"]
+        elif spec.call == "named":
+            args = [sources[0]]
+            grouped: dict[str, list[str]] = {}
+            for e, source in zip(data_edges[1:], sources[1:]):
+                label = spec.input_label(e.slot)
+                grouped.setdefault(label.split("[")[0], []).append(source)
+            for key, values in grouped.items():
+                indexed = any(name.startswith(key + "[") for name in spec.input_names)
+                args.append(f"{key}=[{', '.join(values)}]" if indexed else f"{key}={values[0]}")
+        else:
+            args = [sources[0]]
+        args += call_kwargs
+        owner = data.get("shares")
+        if owner is not None or any(d.get("shares") == n for _, d in self.g.nodes(data=True)):
+            key = owner or n
+            lines: list[str] = []
+            if key not in self.layer_objects:
+                obj = identifier(f"{self.g.nodes[key]['name']}_layer", self.taken)
+                self.layer_objects[key] = obj
+                owner_data = self.g.nodes[key]
+                lines += wrap_call(indent, f"{obj} = {self.layer_class(spec)}", layer_args(owner_data["type"], owner_data["params"], owner_data["name"], spec.call_params), "")
+            return lines + [f"{pad}{target} = {self.layer_objects[key]}({', '.join(args)})"]
+        return wrap_call(indent, f"{target} = {self.layer_class(spec)}", layer_args(data["type"], data["params"], data["name"], spec.call_params), f"({', '.join(args)})")
+
+    def op_name_taken(self, function: str) -> bool:
+        if not hasattr(self, "_layer_names"):
+            self._layer_names = {d["name"] for _, d in self.g.nodes(data=True) if get_spec(d["type"]).call != "op"}
+        return any(name == function or re.fullmatch(re.escape(function) + r"_\d+", name) for name in self._layer_names)
+
+    def layer_class(self, spec: Any) -> str:
+        if spec.keras_module == "keras.layers":
+            return f"layers.{spec.type}"
+        self.imports.add(f"from {spec.keras_module} import {spec.type}")
+        return spec.type
+
+    def group_call(self, group: str, var: dict[Ref, str], indent: int) -> list[str]:
+        info = self.graph.groups[group]
+        ins, outs = self.boundary(group)
+        lines: list[str] = []
+        owner = info.shares if info.shares in self.graph.groups else None
+        key = owner or group
+        if key not in self.group_models:
+            model_var = identifier(info.name, self.taken)
+            self.group_models[key] = model_var
+            function = identifier(f"build_{info.name}", self.taken)
+            self.functions.append(self.builder(key, function))
+            lines.append(f"{' ' * indent}{model_var} = {function}()")
+        if owner is not None:  # the same nested model called again: its outputs in the owner's order
+            own_outs = self.boundary(owner)[1]
+            by_owner = {(self.g.nodes[n].get("shares"), o): (n, o) for n, o in outs}
+            outs = [by_owner.get(ref, ref) for ref in own_outs]
+        names = []
+        for n, o in outs:
+            label = get_spec(self.g.nodes[n]["type"]).output_labels(self.g.nodes[n]["params"])[o]
+            name = identifier(self.g.nodes[n]["name"] + ("" if o == 0 else f"_{label}"), self.taken)
+            var[(n, o)] = name
+            names.append(name)
+        argument = var[ins[0]] if len(ins) == 1 else f"[{', '.join(var[r] for r in ins)}]"
+        target = ", ".join(names) if names else "_"
+        return lines + [f"{' ' * indent}{target} = {self.group_models[key]}({argument})"]
+
+    def builder(self, group: str, function: str) -> list[str]:
+        info = self.graph.groups[group]
+        ins, outs = self.boundary(group)
+        local: dict[Ref, str] = {}
+        lines = [f"def {function}():", f'    """The nested model {_comment(info.name)}."""']
+        for i, (n, o) in enumerate(ins):
+            result = self.analysis.results[n]
+            tensor = result.outputs[o]
+            name = identifier(f"{info.name}_input_{i + 1}" if len(ins) > 1 else f"{info.name}_input", self.taken)
+            local[(n, o)] = name
+            args = [f"shape={py_literal(tuple(tensor.shape))}"] + ([f"dtype={py_literal(tensor.dtype)}"] if tensor.dtype != "float32" else [])
+            lines += wrap_call(4, f"{name} = keras.Input", args, "")
+        lines += self.scope(group, self.members(group), local, 4)
+        in_text = local[ins[0]] if len(ins) == 1 else f"[{', '.join(local[r] for r in ins)}]"
+        out_text = local[outs[0]] if len(outs) == 1 else f"[{', '.join(local[r] for r in outs)}]"
+        lines += wrap_call(4, "return keras.Model", [f"inputs={in_text}", f"outputs={out_text}", f"name={py_literal(info.name)}"], "")
+        return lines
+
+
+def _op_args(spec: Any, params: Mapping[str, Any], sources: list[str]) -> list[str]:
+    args = list(sources)
+    if spec.has_param("operand") and params["operand"] is not None:
+        number = py_literal(params["operand"])
+        args = [number, *args] if params["operand_first"] else [*args, number]
+    for p in spec.params:
+        if p.name in ("operand", "operand_first"):
+            continue
+        value = params[p.name]
+        if p.required:
+            args.append(py_literal(value))
+        elif value != p.default:
+            args.append(f"{p.name}={py_literal(value)}")
+    return args
+
+
 def build_model_source(graph: NetworkGraph, model_name: str = "model") -> str:
-    """The ``build_model()`` function for ``graph``. Raises `CodegenError` if the graph has errors."""
+    """The ``build_model()`` function for ``graph`` (and a builder per nested model before it).
+
+    Raises `CodegenError` if the graph has errors."""
+    return _model_source(graph, model_name)[0]
+
+
+def _model_source(graph: NetworkGraph, model_name: str) -> tuple[str, set[str]]:
     analysis = analyse(graph)
     if not analysis.is_valid:
         first = analysis.errors[0]
@@ -201,30 +429,24 @@ def build_model_source(graph: NetworkGraph, model_name: str = "model") -> str:
         lines.append("        [")
         first = g.nodes[order[0]]
         lines += wrap_call(12, "keras.Input", _input_args(first["params"], first["name"]), ",")
+        writer = _Writer(graph, analysis)
         for n in order[1:]:
             data = g.nodes[n]
-            lines += wrap_call(12, f"layers.{data['type']}", layer_args(data["type"], data["params"], data["name"]), ",")
+            lines += wrap_call(12, writer.layer_class(get_spec(data["type"])), layer_args(data["type"], data["params"], data["name"]), ",")
         lines.append("        ],")
         lines.append(f"        name={py_literal(model_name)},")
         lines.append("    )")
-        return "\n".join(lines) + "\n"
-    taken: set[str] = set()
-    var = {n: identifier(g.nodes[n]["name"], taken) for n in order}
-    for n in order:
-        data = g.nodes[n]
-        if data["type"] == "Input":
-            lines += wrap_call(4, f"{var[n]} = keras.Input", _input_args(data["params"], data["name"]), "")
-            continue
-        spec = get_spec(data["type"])
-        sources = [var[e.source] for e in graph.inputs_of(n)]
-        argument = f"[{', '.join(sources)}]" if spec.is_merge else sources[0]
-        lines += wrap_call(4, f"{var[n]} = layers.{data['type']}", layer_args(data["type"], data["params"], data["name"]), f"({argument})")
-    ins = [var[n] for n in analysis.input_nodes]
-    outs = [var[n] for n in analysis.output_nodes]
+        return "\n".join(lines) + "\n", writer.imports
+    writer = _Writer(graph, analysis)
+    var: dict[Ref, str] = {}
+    lines += writer.scope(None, [n for n in order], var, 4)
+    ins = [var[(n, 0)] for n in analysis.input_nodes]
+    outs = [var[(n, 0)] for n in analysis.output_nodes]
     ins_text = ins[0] if len(ins) == 1 else f"[{', '.join(ins)}]"
     outs_text = outs[0] if len(outs) == 1 else f"[{', '.join(outs)}]"
     lines += wrap_call(4, "return keras.Model", [f"inputs={ins_text}", f"outputs={outs_text}", f"name={py_literal(model_name)}"], "")
-    return "\n".join(lines) + "\n"
+    functions = ["\n".join(f) + "\n\n\n" for f in writer.functions]
+    return "".join(functions) + "\n".join(lines) + "\n", writer.imports
 
 
 def _optimizer_expr(t: TrainingCode) -> str:
@@ -319,7 +541,9 @@ def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "mo
     header = '"""Keras model exported by LayerLab."""\n'
     if title:  # free text only ever appears as a one-line comment
         header += f"\n# Design: {_comment(title)}\n"
-    parts = [header, "import keras\nfrom keras import layers\n", build_model_source(graph, model_name)]
+    model_source, extra_imports = _model_source(graph, model_name)
+    imports = "import keras\nfrom keras import layers\n" + "".join(line + "\n" for line in sorted(extra_imports))
+    parts = [header, imports, model_source]
     if training is not None:
         parts.append(training.load_data_source.strip() + "\n")
         parts.append(_training_source(training))

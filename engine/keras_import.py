@@ -20,11 +20,10 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 from engine.graph import MASK_SLOT, GraphError, NetworkGraph
-from engine.layers import CATALOGUE, KERAS_CLASSES, LayerSpec, ParamError
+from engine.layers import KERAS_CLASSES, LayerSpec, ParamError
 from engine.layout import layered_positions
 
 __all__ = ["KerasImportError", "import_keras_model", "graph_from_keras_config"]

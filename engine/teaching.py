@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.analysis import Analysis, analyse
 from engine.graph import NetworkGraph
-from engine.layers import fmt_int
+from engine.layers import LayerSpec
 
 __all__ = ["LayerNotes", "Teaching", "explain", "layer_flops", "training_memory", "human_bytes"]
 
@@ -62,120 +62,67 @@ def _prod(shape) -> int:  # noqa: ANN001
     return math.prod(d or 1 for d in shape)
 
 
-def _conv_arithmetic(p: dict, shape_in, shape_out, n: int, kernel_key: str = "kernel_size", strides_key: str = "strides") -> list[str]:  # noqa: ANN001
+def _window_arithmetic(spec: LayerSpec, p: dict, shape_in, shape_out) -> list[str]:  # noqa: ANN001
+    """One line per spatial axis: how the output size follows from the window (convolutions and pooling)."""
+    if spec.window_rule is None or spec.receptive not in ("window", "transpose"):
+        return []
+    window = spec.window_rule(p)
+    n = len(window.kernel)
+    axes = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}[n]
     lines = []
-    axes = ("width",) if n == 1 else ("height", "width")
-    kernel = p.get(kernel_key) or p["pool_size"]
-    strides = p.get(strides_key) or kernel
-    dilation = p.get("dilation_rate", (1,) * n)
     for i in range(n):
-        w, k, s, d, out = shape_in[i], kernel[i], strides[i], dilation[i], shape_out[i]
+        w, k, s, d, out = shape_in[i], window.kernel[i], window.strides[i], window.dilation[i], shape_out[i]
         if w is None:
             lines.append(f"{axes[i]}: unknown (None) in, unknown out")
             continue
         k_eff = d * (k - 1) + 1
+        if spec.receptive == "transpose":
+            if window.padding == "valid":
+                lines.append(f"{axes[i]}: ({w} - 1) * {s} + {k_eff} = {out}" + ("" if out == (w - 1) * s + k_eff else " (with output padding)"))
+            else:
+                lines.append(f"{axes[i]}: padding='same' gives {w} * {s} = {out}")
+            continue
         k_text = str(k) if d == 1 else f"{k_eff} (kernel {k} dilated by {d})"
-        if p.get("padding", "valid") == "valid":
+        if window.padding == "valid":
             exact = (w - k_eff) / s + 1
             floor = "" if exact == out else f" (rounded down from {exact:g})"
             lines.append(f"{axes[i]}: ({w} - {k_text} + 2*0) / {s} + 1 = {out}{floor}")
         else:
             pad = max((out - 1) * s + k_eff - w, 0)
-            before = pad // 2 if p["padding"] == "same" else pad  # causal pads only before
-            lines.append(f"{axes[i]}: padding='{p['padding']}' keeps ceil({w} / {s}) = {out} (pads {before} before and {pad - before} after)")
+            before = pad // 2 if window.padding == "same" else pad  # causal pads only before
+            lines.append(f"{axes[i]}: padding='{window.padding}' keeps ceil({w} / {s}) = {out} (pads {before} before and {pad - before} after)")
     return lines
 
 
-def _transpose_arithmetic(p: dict, shape_in, shape_out) -> list[str]:  # noqa: ANN001
-    lines = []
-    for i, axis in enumerate(("height", "width")):
-        w, k, s, out = shape_in[i], p["kernel_size"][i], p["strides"][i], shape_out[i]
-        if w is None:
-            continue
-        if p["padding"] == "valid":
-            lines.append(f"{axis}: ({w} - 1) * {s} + {k} = {out}" + ("" if out == (w - 1) * s + k else " (with output padding)"))
-        else:
-            lines.append(f"{axis}: padding='same' gives {w} * {s} = {out}")
-    return lines
+def _flops(spec: LayerSpec, p: dict, shapes_in, shape_out) -> tuple[int, str]:  # noqa: ANN001
+    """Multiply-adds for one sample, with the formula, from the layer's spec."""
+    assert spec.macs_rule is not None, f"{spec.type} declares no multiply-adds"
+    return spec.macs_rule(p, shapes_in, shape_out)
 
 
-def _flops(layer_type: str, p: dict, shape_in, shape_out) -> tuple[int, str]:  # noqa: ANN001
-    """Multiply-adds for one sample, with the formula."""
-    if layer_type == "Dense":
-        positions = _prod(shape_out[:-1])
-        macs = positions * shape_in[-1] * p["units"]
-        where = f"{positions} positions * " if positions > 1 else ""
-        return macs, f"{where}{shape_in[-1]} inputs * {p['units']} units = {fmt_int(macs)}"
-    if layer_type in ("Conv1D", "Conv2D"):
-        positions = _prod(shape_out[:-1])
-        per = math.prod(p["kernel_size"]) * (shape_in[-1] // p.get("groups", 1))
-        macs = positions * per * p["filters"]
-        kernel = "*".join(map(str, p["kernel_size"]))
-        return macs, f"{'*'.join(map(str, shape_out[:-1]))} positions * ({kernel}*{shape_in[-1] // p.get('groups', 1)}) * {p['filters']} filters = {fmt_int(macs)}"
-    if layer_type == "Conv2DTranspose":
-        positions = _prod(shape_in[:-1])
-        macs = positions * math.prod(p["kernel_size"]) * shape_in[-1] * p["filters"]
-        return macs, f"{'*'.join(map(str, shape_in[:-1]))} input positions * {'*'.join(map(str, p['kernel_size']))}*{shape_in[-1]} * {p['filters']} = {fmt_int(macs)}"
-    if layer_type in ("DepthwiseConv2D", "SeparableConv2D"):
-        positions = _prod(shape_out[:-1])
-        channels = shape_in[-1] * p["depth_multiplier"]
-        depthwise = positions * math.prod(p["kernel_size"]) * channels
-        text = f"depthwise {'*'.join(map(str, shape_out[:-1]))} * {'*'.join(map(str, p['kernel_size']))} * {channels}"
-        if layer_type == "DepthwiseConv2D":
-            return depthwise, f"{text} = {fmt_int(depthwise)}"
-        pointwise = positions * channels * p["filters"]
-        return depthwise + pointwise, f"{text} + pointwise {'*'.join(map(str, shape_out[:-1]))} * {channels} * {p['filters']} = {fmt_int(depthwise + pointwise)}"
-    if layer_type in ("SimpleRNN", "LSTM", "GRU"):
-        steps = shape_in[0] or 1
-        gates = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[layer_type]
-        macs = steps * gates * (shape_in[-1] + p["units"]) * p["units"]
-        return macs, f"{steps} steps * {gates} * ({shape_in[-1]} + {p['units']}) * {p['units']} = {fmt_int(macs)}"
-    if layer_type == "Bidirectional":
-        inner = p["layer"]
-        one, text = _flops(inner["type"], inner["params"], shape_in, shape_out)
-        return 2 * one, f"2 directions * [{text.rsplit(' = ', 1)[0]}] = {fmt_int(2 * one)}"
-    if layer_type in ("BatchNormalization", "LayerNormalization"):
-        n = _prod(shape_out)
-        return n, f"one multiply-add per value ({fmt_int(n)}) at inference"
-    return 0, "no multiply-adds"
-
-
-_PASS_THROUGH = {"Activation", "ReLU", "LeakyReLU", "Softmax", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
-                 "BatchNormalization", "LayerNormalization", "ZeroPadding2D", "Cropping2D", "Dense", "Embedding"}
-
-
-def _receptive(layer_type: str, p: dict, inputs: list[LayerNotes], shape_out) -> tuple[tuple[int, ...] | None, tuple[float, ...] | None, str]:  # noqa: ANN001
+def _receptive(spec: LayerSpec, p: dict, inputs: list[LayerNotes], shape_out) -> tuple[tuple[int, ...] | None, tuple[float, ...] | None, str]:  # noqa: ANN001
     if any(n.receptive_field is None for n in inputs):
         first = next(n for n in inputs if n.receptive_field is None)
         return None, None, first.rf_reason
+    if spec.receptive == "undefined":
+        return None, None, spec.receptive_reason
     fields = [n.receptive_field for n in inputs if n.receptive_field is not None]
     jumps = [n.jump for n in inputs if n.jump is not None]
-    rf = [max(f[i] for f in fields) for i in range(len(fields[0]))]
+    rf: list[float] = [max(f[i] for f in fields) for i in range(len(fields[0]))]
     jump = [max(j[i] for j in jumps) for i in range(len(jumps[0]))]
-    if layer_type == "Flatten":
-        return None, None, "undefined after Flatten: each value now stands for one position, the spatial layout is gone"
-    if layer_type.startswith("Global"):
-        return None, None, "undefined after global pooling: every output sees the whole input"
-    if layer_type in ("Reshape", "Permute"):
-        return None, None, f"undefined after {layer_type}: values are rearranged, positions no longer map to input pixels"
-    if layer_type in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
-        return None, None, "undefined for recurrent layers: each step can see the whole sequence before it"
-    if layer_type == "Dense" and len(shape_out) < 2:
-        return None, None, "undefined for Dense on a vector: every output sees every input"
-    if layer_type in ("Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
-        kernel = p.get("kernel_size") or p["pool_size"]
-        strides = p.get("strides") or kernel
-        dilation = p.get("dilation_rate", (1,) * len(kernel))
-        for i in range(min(len(rf), len(kernel))):
-            rf[i] += (dilation[i] * (kernel[i] - 1)) * jump[i]
-            jump[i] *= strides[i]
-    elif layer_type == "Conv2DTranspose":
-        for i in range(len(rf)):
-            jump[i] /= p["strides"][i]
-            rf[i] += (p["kernel_size"][i] - 1) * jump[i]
-    elif layer_type == "UpSampling2D":
-        for i in range(len(rf)):
-            jump[i] /= p["size"][i]
+    if len(shape_out) < 2:
+        return None, None, f"undefined for {spec.type} on a vector: every output sees every input"
+    if spec.window_rule is not None and spec.receptive in ("window", "transpose", "upsample"):
+        window = spec.window_rule(p)
+        for i in range(min(len(rf), len(window.kernel))):
+            if spec.receptive == "window":
+                rf[i] += (window.dilation[i] * (window.kernel[i] - 1)) * jump[i]
+                jump[i] *= window.strides[i]
+            elif spec.receptive == "transpose":
+                jump[i] /= window.strides[i]
+                rf[i] += (window.kernel[i] - 1) * jump[i]
+            else:
+                jump[i] /= window.strides[i]
     return tuple(int(math.ceil(r)) for r in rf), tuple(jump), ""
 
 
@@ -204,17 +151,14 @@ def explain(graph: NetworkGraph, analysis: Analysis | None = None) -> Teaching:
             else:
                 note.rf_reason = "undefined: this input has no spatial axes"
             continue
-        shape_in = result.inputs[0].shape if result.inputs and result.inputs[0] is not None else ()
-        if node.type in ("Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D"):
-            note.arithmetic = _conv_arithmetic(p, shape_in, shape_out, len(p["kernel_size"]))
-        elif "Pooling" in node.type and not node.type.startswith("Global"):
-            note.arithmetic = _conv_arithmetic(p, shape_in, shape_out, len(p["pool_size"]), "pool_size")
-        elif node.type == "Conv2DTranspose":
-            note.arithmetic = _transpose_arithmetic(p, shape_in, shape_out)
-        note.flops, note.flops_formula = _flops(node.type, p, shape_in, shape_out)
+        shapes_in = [t.shape for t in result.inputs if t is not None]
+        shape_in = shapes_in[0] if shapes_in else ()
+        spec = node.spec
+        note.arithmetic = _window_arithmetic(spec, p, shape_in, shape_out)
+        note.flops, note.flops_formula = _flops(spec, p, shapes_in, shape_out)
         total_flops += note.flops
-        sources = [notes[e.source] for e in graph.inputs_of(node_id) if e.source in notes]
-        note.receptive_field, note.jump, note.rf_reason = _receptive(node.type, p, sources, shape_out) if sources else (None, None, "no input")
+        sources = [notes[e.source] for e in graph.inputs_of(node_id) if e.source in notes and not e.is_mask]
+        note.receptive_field, note.jump, note.rf_reason = _receptive(spec, p, sources, shape_out) if sources else (None, None, "no input")
     sizes = [max(n.receptive_field) for n in notes.values() if n.receptive_field]
     return Teaching(notes, total_flops, activations, max(sizes) if sizes else None)
 
@@ -227,8 +171,7 @@ def layer_flops(graph: NetworkGraph, node_id: str, analysis: Analysis) -> tuple[
     node = graph.node(node_id)
     if node.type == "Input":
         return 0, "no multiply-adds"
-    shape_in = result.inputs[0].shape if result.inputs and result.inputs[0] is not None else ()
-    return _flops(node.type, dict(node.params), shape_in, result.shape)
+    return _flops(node.spec, dict(node.params), [t.shape for t in result.inputs if t is not None], result.shape)
 
 
 def training_memory(graph: NetworkGraph, batch_size: int, optimizer: str = "adam", analysis: Analysis | None = None) -> dict[str, int]:

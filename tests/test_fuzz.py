@@ -36,10 +36,18 @@ def value_for(spec: ParamSpec) -> st.SearchStrategy:
         return st.one_of(SIZES, st.lists(SIZES, min_size=0, max_size=4).map(tuple))
     if kind == "shape":
         return st.lists(st.one_of(SIZES, st.none(), st.just(-1)), min_size=0, max_size=5)
-    if kind == "padding2d":
-        return st.one_of(SIZES, st.lists(SIZES, min_size=2, max_size=2), st.lists(st.lists(SIZES, min_size=2, max_size=2), min_size=2, max_size=2))
+    if kind in ("padding2d", "pads"):
+        n = spec.length or 2
+        return st.one_of(SIZES, st.lists(SIZES, min_size=n, max_size=n), st.lists(st.lists(SIZES, min_size=2, max_size=2), min_size=n, max_size=n))
     if kind == "layer":
-        return st.fixed_dictionaries({"type": st.sampled_from(["LSTM", "GRU", "SimpleRNN", "Dense"]), "params": st.fixed_dictionaries({"units": SIZES})})
+        return st.fixed_dictionaries({"type": st.sampled_from(["LSTM", "GRU", "SimpleRNN", "Dense", "Conv2D", "Flatten", "Input"]),
+                                      "params": st.fixed_dictionaries({"units": SIZES})})
+    if kind == "floats":
+        return st.one_of(st.floats(-2, 2), st.lists(st.floats(-2, 2), min_size=0, max_size=4), st.just("x"))
+    if kind == "factor":
+        return st.one_of(st.floats(-2, 2), st.lists(st.floats(-2, 2), min_size=1, max_size=3))
+    if kind == "axes":
+        return st.one_of(st.integers(-5, 5), st.lists(st.integers(-5, 5), min_size=0, max_size=3), st.none())
     raise AssertionError(kind)
 
 

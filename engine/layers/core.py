@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import math
+from collections.abc import Sequence
 
 from engine.layers.base import (
     LayerSpec,
-    Window,
     ParamCount,
     Params,
     ParamSpec,
@@ -18,7 +16,7 @@ from engine.layers.base import (
     fmt_int,
     fmt_shape,
 )
-from engine.layers.common import ACTIVATIONS, activation_param, canonical_axis, require_known, require_rank, use_bias_param
+from engine.layers.common import ACTIVATIONS, activation_param, require_known, require_rank, use_bias_param
 
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool")
 INT_DTYPES = ("int32", "int64", "uint8")
