@@ -107,9 +107,18 @@ def _import(args: argparse.Namespace) -> int:
     graph = import_keras_model(args.model)
     save_project(graph, args.output, name=Path(args.model).stem)
     analysis = analyse(graph)
-    print(f"Imported {len(graph)} layers from {args.model} into {args.output} ({analysis.total_params:,} parameters).")
+    operations = sum(1 for node in graph.nodes() if node.spec.family == "Operation")
+    counted = f"{len(graph) - operations} layers" + (f" and {operations} operations" if operations else "")
+    nested = f", {len(graph.groups)} nested model(s)" if graph.groups else ""
     for d in analysis.diagnostics:
-        print(f"  {d}", file=sys.stderr)
+        where = f"{graph.node(d.node).name}: " if d.node else ""
+        print(f"  {d.severity}: {where}{d.message}" + (f" Hint: {d.hint}" if d.hint else ""), file=sys.stderr)
+    if not analysis.is_valid:
+        # A partial count is not the model's: say how many errors, and fail.
+        print(f"Imported {counted} from {args.model} into {args.output}{nested}, but the design has "
+              f"{len(analysis.errors)} error(s) (listed above); its parameter count is not known.", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"Imported {counted} from {args.model} into {args.output}{nested} ({analysis.total_params:,} parameters).")
     return EXIT_OK
 
 

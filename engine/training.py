@@ -74,9 +74,7 @@ def _output_info(graph: NetworkGraph, analysis: Analysis) -> tuple[tuple[int | N
         raise TrainingError(f"training needs exactly one output layer; this network has {len(analysis.output_nodes)}", True)
     out = analysis.output_nodes[0]
     node = graph.node(out)
-    activation = node.params.get("activation") if node.type in ("Dense", "Activation", "Conv2D", "Conv1D") else None
-    if node.type == "Softmax":
-        activation = "softmax"
+    activation = node.spec.activation(node.params)
     shape = analysis[out].shape
     assert shape is not None
     return shape, activation

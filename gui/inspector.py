@@ -81,15 +81,27 @@ def parse_text(spec: ParamSpec, text: str) -> Any:
         if spec.kind == "ints" and len(values) == 1:
             return values[0]
         return values
-    if spec.kind == "padding2d":
+    if spec.kind in ("padding2d", "pads"):
+        n = spec.length or 2
         numbers = [int(t) for t in _INT_RE.findall(text)]
-        if re.sub(r"[-\d\s,()\[\]]", "", text) or len(numbers) not in (1, 2, 4):
-            raise ParamError(f"{spec.name} must be n, 'rows, cols' or '(top, bottom), (left, right)'")
+        if re.sub(r"[-\d\s,()\[\]]", "", text) or len(numbers) not in {1, n, 2 * n}:
+            raise ParamError(f"{spec.name} must be one size, one size per axis ({n}), or a (before, after) pair per axis")
         if len(numbers) == 1:
             return numbers[0]
-        if len(numbers) == 2:
-            return numbers
-        return [numbers[:2], numbers[2:]]
+        if len(numbers) == 2 * n:
+            return [numbers[2 * i: 2 * i + 2] for i in range(n)] if n > 1 else numbers
+        return numbers
+    if spec.kind in ("floats", "factor"):
+        try:
+            values = [float(t) for t in text.strip("()[] ").split(",") if t.strip()]
+        except ValueError:
+            raise ParamError(f"{spec.name} must be a number or numbers separated by commas, got {text!r}") from None
+        return values[0] if len(values) == 1 else values
+    if spec.kind == "axes":
+        tokens = [t.strip() for t in text.strip("()[] ").split(",") if t.strip()]
+        if not all(_INT_RE.fullmatch(t) for t in tokens):
+            raise ParamError(f"{spec.name} must be an axis or axes separated by commas, got {text!r}")
+        return int(tokens[0]) if len(tokens) == 1 else [int(t) for t in tokens]
     return text
 
 
@@ -240,7 +252,7 @@ class InspectorWidget(QWidget):
             box = QGroupBox()
             inner_form = QFormLayout(box)
             combo = QComboBox()
-            combo.addItems(list(param.choices))
+            combo.addItems(list(param.layer_choices()))
             inner_form.addRow("type", combo)
             holder: dict[str, Any] = {}
 
@@ -256,7 +268,11 @@ class InspectorWidget(QWidget):
                 current = holder["value"]
                 commit({"type": current["type"], "params": {**current["params"], name: v}})
 
-            combo.currentTextChanged.connect(lambda t: commit({"type": t, "params": {"units": holder["value"]["params"]["units"]}}))
+            def switch_type(new_type: str) -> None:  # keep the values the new type also has (units from LSTM to GRU)
+                kept = {k: v for k, v in holder["value"]["params"].items() if get_spec(new_type).has_param(k)}
+                commit({"type": new_type, "params": kept})
+
+            combo.currentTextChanged.connect(switch_type)
             # The nested form follows the wrapped layer's own spec (GRU shows reset_after, LSTM does not).
             inner_type = self._node_params[param.name]["type"]
             self._inner_types[key] = inner_type

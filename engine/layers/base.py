@@ -327,18 +327,23 @@ class ParamSpec:
             return tuple(int(v) for v in value)
         raise self._fail(value, "an axis or a list of axes such as [1, 2]")
 
+    def layer_choices(self) -> tuple[str, ...]:
+        """The layer types a ``layer`` parameter can wrap (``("*",)`` in the spec means any one-input layer)."""
+        from engine.layers import CATALOGUE
+
+        if self.choices != ("*",):
+            return self.choices
+        return tuple(
+            t for t, spec in CATALOGUE.items()
+            if spec.call in ("single", "named") and spec.min_inputs == 1 and not any(q.kind == "layer" for q in spec.params)
+        )
+
     def _coerce_layer(self, value: Any) -> dict[str, Any]:
         from engine.layers import get_spec  # the registry imports this module
 
         if not isinstance(value, Mapping) or not isinstance(value.get("type"), str):
             raise self._fail(value, 'a layer such as {"type": "LSTM", "params": {"units": 64}}')
-        from engine.layers import CATALOGUE
-
-        wrappable = self.choices != ("*",) and value["type"] in self.choices or self.choices == ("*",) and (
-            value["type"] in CATALOGUE and CATALOGUE[value["type"]].call in ("single", "named") and CATALOGUE[value["type"]].min_inputs == 1
-            and not any(q.kind == "layer" for q in CATALOGUE[value["type"]].params)
-        )
-        if not wrappable:
+        if value["type"] not in self.layer_choices():
             shown = "any one-input layer" if self.choices == ("*",) else ", ".join(self.choices)
             raise self._fail(value["type"], "a layer type it can wrap (" + shown + ")")
         params = value.get("params", {})

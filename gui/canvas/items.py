@@ -97,10 +97,13 @@ class NodeItem(QGraphicsObject):
         spec = get_spec(node.type)
         self.layer_type = node.type
         self.family = spec.family
-        self.is_merge = spec.is_merge
-        self.order_matters = node.type in ("Concatenate", "Subtract")
+        #: Several input slots: a wide input port, and wires spread along it.
+        self.is_merge = spec.max_inputs != 1 and spec.max_inputs != 0
+        self.order_matters = spec.order_matters
+        self.spec = spec
         self.name = node.name
         self.label = spec.label(node.params)
+        self.node_params = node.params
         self.result: LayerResult | None = None
         self.diagnostics: list[Diagnostic] = []
         self.setFlags(
@@ -128,6 +131,7 @@ class NodeItem(QGraphicsObject):
     def set_node(self, node: Node) -> None:
         self.name = node.name
         self.label = get_spec(node.type).label(node.params)
+        self.node_params = node.params
         self._refresh()
 
     def set_result(self, result: LayerResult | None, diagnostics: list[Diagnostic]) -> None:
@@ -277,8 +281,10 @@ class EdgeItem(QGraphicsPathItem):
         mid = path.pointAtPercent(0.5 if length < 220 else 55 / length)
         rect = self.label.boundingRect()
         self.label.setPos(mid.x() + 4, mid.y() - rect.height() / 2)
-        if self.target.order_matters:
-            self.slot_label.setText(str(index + 1))
+        if self.target.order_matters or self.edge.is_mask:
+            spec = self.target.spec
+            named = self.edge.is_mask or self.edge.slot < len(spec.input_names)
+            self.slot_label.setText("mask" if self.edge.is_mask else spec.input_label(self.edge.slot) if named else str(index + 1))
             self.slot_label.setPos(end.x() + 4, end.y() - 16)
             self.slot_label.show()
         else:
@@ -286,7 +292,8 @@ class EdgeItem(QGraphicsPathItem):
 
     def refresh(self) -> None:
         result = self.source.result
-        shape = result.shape if result is not None and result.status == "ok" else None
+        outputs = result.outputs if result is not None and result.status == "ok" else ()
+        shape = outputs[self.edge.output].shape if self.edge.output < len(outputs) else None
         target_error = [d for d in self.target.diagnostics if d.severity == "error" and d.code != "no-input"]
         colour = ERROR if target_error else (UNKNOWN if shape is None else QColor("#555555"))
         pen = QPen(SELECTED if self.isSelected() else colour, 2.6 if self.isSelected() else 1.6)
@@ -296,7 +303,11 @@ class EdgeItem(QGraphicsPathItem):
         self.label.setText(compact_shape(shape))
         self.label.setBrush(colour)
         self.slot_label.setBrush(colour)
-        tip = f"{escape(self.source.name)} → {escape(self.target.name)}: {shape_text(shape)}"
+        which = ""
+        if self.edge.output:
+            labels = self.source.spec.output_labels(self.source.node_params)
+            which = f" ({escape(labels[self.edge.output])})" if self.edge.output < len(labels) else f" (output {self.edge.output + 1})"
+        tip = f"{escape(self.source.name)}{which} → {escape(self.target.name)}: {shape_text(shape)}"
         if target_error:
             tip += "<br><span style='color:#D62728'>" + escape(target_error[0].message) + "</span>"
             if target_error[0].hint:
