@@ -298,6 +298,12 @@ def _analyse_node(
         got = ", ".join(fmt_shape(t.shape) for t in known)
         return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", "shape", exc.message, exc.hint or f"Input shape(s): {got}.", node_id)]
     diags = [Diagnostic("warning", spec.warn_code, msg, hint, node_id) for msg, hint in (spec.warn_rule(params, known) if spec.warn_rule else ())]
+    if not spec.accepts_bool and any(t.dtype == "bool" for t in known):
+        diags.append(Diagnostic(
+            "warning", "dtype", f"{name} ({spec.type}) receives true/false values (a mask); whether Keras can compute with them depends on "
+            "the TensorFlow operation inside, and most cannot.",
+            "Convert them first with ops.cast to float32, or wire the mask to a layer's mask input.", node_id,
+        ))
     own = None
     if owner is not None:
         own = count

@@ -221,6 +221,8 @@ class _Importer:
         self._inner_nodes = {}
         #: (kind, class) -> names: what LayerLab does not know, grouped for one message.
         self.unknown: dict[tuple[str, str], list[str]] = {}
+        #: Layers already reported: what they feed is not reported again.
+        self.failed: set[str] = set()
         self.problems: list[str] = []
 
     # -- problems -------------------------------------------------------------------------------
@@ -232,16 +234,18 @@ class _Importer:
         if cls == "Lambda":
             kind, cls = "layer", "Lambda (it holds Python code, which LayerLab never runs)"
         self.unknown.setdefault((kind, cls + why), []).append(_layer_name(layer))
+        self.failed.add(_layer_name(layer))
 
     def problem(self, layer: Any, message: str) -> None:
         cls = layer.get("class_name") if isinstance(layer, dict) else None
         self.problems.append(f"{_layer_name(layer)} ({str(cls)[:40]}): {message}")
+        self.failed.add(_layer_name(layer))
 
     def raise_problems(self) -> None:
         parts = []
         for (kind, cls), names in sorted(self.unknown.items(), key=lambda item: (-len(item[1]), item[0])):
             shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-            parts.append(f"{len(names)} x {cls} {kind}{'s' if len(names) > 1 else ''}: {shown}")
+            parts.append(f"{len(names)} × {cls} {kind}{'s' if len(names) > 1 else ''}: {shown}")
         if parts:
             self.problems.insert(0, "LayerLab does not know " + "; ".join(parts))
         if self.problems:
@@ -338,7 +342,7 @@ class _Importer:
         for key in _refs(inner.get("output_layers")):
             if key in tensors:
                 model_outputs.append(tensors[key])
-            else:
+            elif key[0] not in self.failed:
                 self.problems.append(f"the model's output {key[0]} (output {key[2]}) is not produced by any imported layer")
         return model_outputs, nodes
 
@@ -386,7 +390,10 @@ class _Importer:
             self.problem(layer, str(exc))
             return None
         if missing:
-            self.problem(layer, f"it is fed by {missing[0]}, which is not in the model (or comes after it)")
+            if any(m in self.failed for m in missing):  # a consequence of a problem already reported
+                self.failed.add(_layer_name(layer))
+            else:
+                self.problem(layer, f"it is fed by {missing[0]}, which is not in the model (or comes after it)")
             return None
         return {"args": args, "kwargs": kwargs}
 

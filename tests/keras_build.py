@@ -12,13 +12,59 @@ from engine.graph import NetworkGraph
 
 
 def keras_layer(layer_type: str, params: dict[str, Any], name: str | None = None):
+    import importlib
+
     import keras
 
-    kwargs = dict(params)
-    if layer_type == "Bidirectional":
-        inner = kwargs["layer"]
-        kwargs["layer"] = keras_layer(inner["type"], inner["params"])
-    return getattr(keras.layers, layer_type)(**kwargs, name=name)
+    from engine.layers import get_spec
+
+    from engine.codegen import _compact  # the same argument forms the exported code uses
+
+    spec = get_spec(layer_type)
+    kwargs = {k: _compact(spec.param(k), v) for k, v in params.items() if k not in spec.call_params}
+    for p in spec.params:
+        if p.kind == "layer" and p.name in kwargs:
+            inner = kwargs[p.name]
+            kwargs[p.name] = keras_layer(inner["type"], inner["params"])
+    module = keras.layers if spec.keras_module == "keras.layers" else importlib.import_module(spec.keras_module)
+    return getattr(module, layer_type)(**kwargs, name=name)
+
+
+def keras_call(layer_type: str, params: dict[str, Any], inputs: list, name: str | None = None):
+    """Apply the layer (or keras.ops function) the spec describes to ``inputs`` as Keras code would: returns
+    ``(outputs, layer)`` (layer is None for an operation)."""
+    import keras
+
+    from engine.layers import get_spec
+
+    spec = get_spec(layer_type)
+    if spec.call == "op":
+        args = list(inputs)
+        if params.get("operand") is not None:
+            args = [params["operand"], *args] if params.get("operand_first") else [*args, params["operand"]]
+        kwargs = {k: v for k, v in params.items() if k not in ("operand", "operand_first")}
+        return getattr(keras.ops, layer_type[4:])(*args, **kwargs), None
+    layer = keras_layer(layer_type, params, name)
+    call_kwargs = {k: params[k] for k in spec.call_params if k in params}
+    if spec.call == "named":
+        kwargs: dict[str, Any] = {}
+        for slot, tensor in enumerate(inputs[1:], start=1):
+            label = spec.input_names[slot]
+            if "[" in label:
+                kwargs.setdefault(label.split("[")[0], []).append(tensor)
+            else:
+                kwargs[label] = tensor
+        return layer(inputs[0], **kwargs, **call_kwargs), layer
+    if spec.call == "list" or len(inputs) > 1:
+        return layer(inputs, **call_kwargs), layer
+    return layer(inputs[0], **call_kwargs), layer
+
+
+def expected_dtype(layer_type: str, params: dict[str, Any], shapes: list, dtype: str) -> str:
+    import keras
+
+    out, _ = keras_call(layer_type, params, [keras.Input(shape=s, dtype=dtype) for s in shapes])
+    return str(out.dtype)
 
 
 def keras_model(graph: NetworkGraph):
@@ -33,8 +79,7 @@ def keras_model(graph: NetworkGraph):
             tensors[node_id] = keras.Input(shape=node.params["shape"], dtype=node.params["dtype"], name=node.name)
             continue
         inputs = [tensors[e.source] for e in graph.inputs_of(node_id)]
-        layer = keras_layer(node.type, dict(node.params), node.name)
-        tensors[node_id] = layer(inputs if node.spec.is_merge else inputs[0])
+        tensors[node_id], _ = keras_call(node.type, dict(node.params), inputs, node.name)
     ins = [tensors[n] for n in graph.node_ids() if graph.node(n).type == "Input"]
     outs = [tensors[n] for n in graph.node_ids() if graph.nx_graph.out_degree(n) == 0]
     return keras.Model(ins, outs)

@@ -20,7 +20,7 @@ from engine.layers import CATALOGUE
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras")
 
-from tests.keras_build import keras_layer, keras_model  # noqa: E402
+from tests.keras_build import expected_dtype, keras_call, keras_model  # noqa: E402
 
 Case = tuple[str, dict[str, Any], list[tuple], str]
 F, INT = "float32", "int32"
@@ -161,6 +161,144 @@ CASES: list[Case] = [
     ("Concatenate", {"axis": 0}, [(4, 5), (4, 5)], F),
     ("Concatenate", {"axis": 0}, [(4, 5), (4, 6)], F),
     ("Concatenate", {"axis": 3}, [(4, 5), (4, 5)], F),
+    # Preprocessing
+    ("Rescaling", {"scale": 1 / 255}, [(32, 32, 3)], F),
+    ("Rescaling", {"scale": 1 / 127.5, "offset": -1.0}, [(10,)], F),
+    ("Rescaling", {"scale": [0.5, 0.25, 0.125]}, [(8, 8, 3)], F),
+    ("Normalization", {}, [(28, 28, 3)], F),
+    ("Normalization", {"axis": [1, 3]}, [(4, 5, 3)], F),
+    ("Normalization", {"axis": None}, [(4, 5, 3)], F),
+    ("Normalization", {"mean": [1.0, 2.0, 3.0], "variance": [1.0, 1.0, 1.0]}, [(8, 8, 3)], F),
+    ("Normalization", {}, [(8, None)], F),
+    ("Resizing", {"height": 64, "width": 48}, [(100, 120, 3)], F),
+    ("Resizing", {"height": 64, "width": 48, "crop_to_aspect_ratio": True}, [(None, None, 3)], F),
+    ("CenterCrop", {"height": 20, "width": 20}, [(32, 32, 3)], F),
+    ("CenterCrop", {"height": 40, "width": 40}, [(32, 32, 3)], F),
+    ("RandomCrop", {"height": 20, "width": 24}, [(32, 32, 3)], F),
+    ("RandomFlip", {"mode": "horizontal"}, [(32, 32, 3)], F),
+    ("RandomRotation", {"factor": 0.1}, [(32, 32, 3)], F),
+    ("RandomRotation", {"factor": (-0.2, 0.3)}, [(32, 32, 3)], F),
+    ("RandomZoom", {"height_factor": 0.2}, [(32, 32, 3)], F),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.2}, [(32, 32, 1)], F),
+    ("RandomContrast", {"factor": 0.2}, [(32, 32, 3)], F),
+    # 1-D and 3-D
+    ("Conv3D", {"filters": 8, "kernel_size": (3, 3, 3)}, [(16, 32, 32, 1)], F),
+    ("Conv3D", {"filters": 8, "kernel_size": (3, 3, 3), "strides": (1, 2, 2), "padding": "same", "use_bias": False}, [(16, 32, 32, 4)], F),
+    ("Conv3D", {"filters": 8, "kernel_size": (5, 3, 3)}, [(4, 32, 32, 1)], F),
+    ("Conv3D", {"filters": 8, "kernel_size": (3, 3, 3)}, [(32, 32, 3)], F),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": (3,), "strides": (2,)}, [(10, 8)], F),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": (3,), "strides": (2,), "padding": "same"}, [(10, 8)], F),
+    ("Conv3DTranspose", {"filters": 4, "kernel_size": (3, 3, 3), "strides": (2, 2, 2), "padding": "same"}, [(4, 8, 8, 2)], F),
+    ("Conv3DTranspose", {"filters": 4, "kernel_size": (2, 2, 2), "strides": (2, 2, 2)}, [(4, 8, 8, 2)], F),
+    ("DepthwiseConv1D", {"kernel_size": (3,)}, [(20, 8)], F),
+    ("DepthwiseConv1D", {"kernel_size": (5,), "depth_multiplier": 2, "strides": (2,), "padding": "same", "use_bias": False}, [(20, 8)], F),
+    ("SeparableConv1D", {"filters": 16, "kernel_size": (3,)}, [(20, 8)], F),
+    ("SeparableConv1D", {"filters": 16, "kernel_size": (3,), "depth_multiplier": 2}, [(20, 8)], F),
+    ("MaxPooling3D", {"pool_size": (2, 2, 2)}, [(16, 32, 32, 4)], F),
+    ("MaxPooling3D", {"pool_size": (2, 3, 3), "strides": (1, 2, 2), "padding": "same"}, [(15, 31, 31, 4)], F),
+    ("AveragePooling3D", {"pool_size": (2, 2, 2)}, [(16, 32, 32, 4)], F),
+    ("AveragePooling3D", {"pool_size": (4, 4, 4)}, [(2, 8, 8, 4)], F),
+    ("GlobalAveragePooling3D", {}, [(4, 8, 8, 16)], F),
+    ("GlobalAveragePooling3D", {"keepdims": True}, [(4, 8, 8, 16)], F),
+    ("GlobalMaxPooling3D", {}, [(4, 8, 8, 16)], F),
+    ("ZeroPadding1D", {"padding": 2}, [(10, 3)], F),
+    ("ZeroPadding1D", {"padding": (1, 3)}, [(10, 3)], F),
+    ("ZeroPadding3D", {"padding": 1}, [(4, 8, 8, 3)], F),
+    ("ZeroPadding3D", {"padding": ((1, 0), (2, 2), (0, 3))}, [(4, 8, 8, 3)], F),
+    ("Cropping1D", {"cropping": (1, 2)}, [(10, 3)], F),
+    ("Cropping1D", {"cropping": (5, 5)}, [(10, 3)], F),
+    ("Cropping3D", {"cropping": 1}, [(4, 8, 8, 3)], F),
+    ("UpSampling1D", {"size": 3}, [(10, 3)], F),
+    ("UpSampling3D", {"size": (2, 2, 2)}, [(4, 8, 8, 3)], F),
+    ("SpatialDropout3D", {"rate": 0.2}, [(4, 8, 8, 3)], F),
+    ("SpatialDropout3D", {"rate": 0.2}, [(8, 8, 3)], F),
+    # Attention
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 16}, [(10, 32), (12, 32)], F),
+    ("MultiHeadAttention", {"num_heads": 4, "key_dim": 8, "value_dim": 6, "output_shape": (20,)}, [(10, 32), (12, 24), (12, 16)], F),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 16, "use_bias": False, "return_attention_scores": True}, [(10, 32), (12, 32)], F),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 4, "use_gate": True}, [(10, 32), (12, 32)], F),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 4, "attention_axes": (2,), "return_attention_scores": True}, [(5, 6, 8), (5, 7, 8)], F),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 4}, [(10, 32), (12, 32), (13, 32)], F),
+    ("Attention", {}, [(10, 16), (12, 16)], F),
+    ("Attention", {"use_scale": True, "score_mode": "concat", "return_attention_scores": True}, [(10, 16), (12, 8), (12, 16)], F),
+    ("AdditiveAttention", {}, [(10, 16), (12, 16)], F),
+    ("AdditiveAttention", {"use_scale": False}, [(10, 16), (12, 4)], F),
+    ("Dot", {"axes": 1}, [(16,), (16,)], F),
+    ("Dot", {"axes": (2, 2), "normalize": True}, [(10, 16), (12, 16)], F),
+    ("Dot", {"axes": -1}, [(10, 16), (10, 16)], F),
+    ("Dot", {"axes": 1}, [(16,), (8,)], F),
+    # Wrappers and recurrent states
+    ("TimeDistributed", {"layer": {"type": "Dense", "params": {"units": 8}}}, [(10, 16)], F),
+    ("TimeDistributed", {"layer": {"type": "Conv2D", "params": {"filters": 4, "kernel_size": 3}}}, [(5, 16, 16, 3)], F),
+    ("TimeDistributed", {"layer": {"type": "BatchNormalization", "params": {}}}, [(5, 16, 3)], F),
+    ("TimeDistributed", {"layer": {"type": "Conv2D", "params": {"filters": 4, "kernel_size": 3}}}, [(16, 16)], F),
+    ("LSTM", {"units": 16, "return_state": True}, [(20, 8)], F),
+    ("GRU", {"units": 16, "return_state": True, "return_sequences": True}, [(20, 8)], F),
+    ("SimpleRNN", {"units": 4, "return_state": True}, [(20, 8)], F),
+    ("LSTM", {"units": 16}, [(20, 8), (16,), (16,)], F),
+    ("GRU", {"units": 16}, [(20, 8), (16,)], F),
+    # More core layers
+    ("PReLU", {}, [(8, 8, 3)], F),
+    ("PReLU", {"shared_axes": (1, 2)}, [(8, 8, 3)], F),
+    ("PReLU", {"shared_axes": (1,)}, [(None, 3)], F),
+    ("ELU", {"alpha": 0.5}, [(10,)], F),
+    ("GaussianNoise", {"stddev": 0.1}, [(10,)], F),
+    ("GaussianDropout", {"rate": 0.3}, [(10, 4)], F),
+    ("AlphaDropout", {"rate": 0.1}, [(10,)], F),
+    ("ActivityRegularization", {"l1": 0.01}, [(10,)], F),
+    ("RepeatVector", {"n": 5}, [(16,)], F),
+    ("RepeatVector", {"n": 5}, [(4, 16)], F),
+    ("Masking", {"mask_value": 0.0}, [(20, 8)], F),
+    ("Identity", {}, [(3, 4)], F),
+    ("GroupNormalization", {"groups": 4}, [(8, 8, 16)], F),
+    ("GroupNormalization", {"groups": 3}, [(8, 8, 16)], F),
+    ("GroupNormalization", {"groups": 32}, [(8, 8, 16)], F),
+    ("UnitNormalization", {}, [(16,)], F),
+    ("UnitNormalization", {"axis": (1, 2)}, [(4, 4, 3)], F),
+    ("LayerNormalization", {"axis": (1, 2, 3)}, [(8, 8, 4)], F),
+    ("LayerNormalization", {"axis": (-2, -1)}, [(8, 4)], F),
+    # keras.applications' own layers
+    ("LayerScale", {"init_values": 1e-6, "projection_dim": 96}, [(7, 7, 96)], F),
+    ("CustomScaleLayer", {"scale": 0.17}, [(8, 8, 32), (8, 8, 32)], F),
+    # Operations
+    ("ops.add", {"operand": 3.0}, [(4, 4, 8)], F),
+    ("ops.add", {}, [(4, 4, 8), (1, 1, 8)], F),
+    ("ops.add", {}, [(4, 4, 8), (4, 4, 6)], F),
+    ("ops.subtract", {"operand": 1.0, "operand_first": True}, [(10,)], F),
+    ("ops.multiply", {"operand": 1 / 6}, [(10, 3)], F),
+    ("ops.divide", {}, [(10, 3), (10, 3)], F),
+    ("ops.true_divide", {"operand": 2.0}, [(10, 3)], F),
+    ("ops.power", {"operand": 2.0}, [(5,)], F),
+    ("ops.maximum", {"operand": 0.0}, [(5,)], F),
+    ("ops.minimum", {}, [(5,), (5,)], F),
+    ("ops.not_equal", {"operand": 0.0}, [(20, 8)], F),
+    ("ops.equal", {}, [(20, 8), (20, 8)], F),
+    ("ops.greater", {"operand": 0.5}, [(3,)], F),
+    ("ops.less_equal", {"operand": 0.5}, [(3,)], F),
+    ("ops.less", {}, [(3, 1), (1, 4)], F),
+    ("ops.greater_equal", {"operand": 1.0, "operand_first": True}, [(3,)], F),
+    ("ops.logical_or", {}, [(3,), (2,)], "bool"),
+    ("ops.logical_and", {}, [(3,), (3,)], "bool"),
+    ("ops.negative", {}, [(3, 4)], F),
+    ("ops.sqrt", {}, [(3, 4)], F),
+    ("ops.square", {}, [(3, 4)], F),
+    ("ops.abs", {}, [(3, 4)], F),
+    ("ops.exp", {}, [(3, 4)], F),
+    ("ops.log", {}, [(3, 4)], F),
+    ("ops.logical_not", {}, [(3, 4)], "bool"),
+    ("ops.mean", {"axis": 1}, [(49, 64)], F),
+    ("ops.mean", {"axis": (1, 2), "keepdims": True}, [(7, 7, 64)], F),
+    ("ops.sum", {"axis": -1}, [(7, 7, 64)], F),
+    ("ops.max", {"axis": 2}, [(7, 7, 64)], F),
+    ("ops.min", {"axis": 1}, [(7, 64)], F),
+    ("ops.any", {"axis": -1}, [(20, 8)], "bool"),
+    ("ops.all", {"axis": -1, "keepdims": True}, [(20, 8)], "bool"),
+    ("ops.mean", {"axis": 4}, [(7, 64)], F),
+    ("ops.expand_dims", {"axis": -1}, [(10,)], F),
+    ("ops.expand_dims", {"axis": 1}, [(10, 3)], F),
+    ("ops.squeeze", {"axis": 1}, [(1, 10)], F),
+    ("ops.squeeze", {"axis": 2}, [(1, 10)], F),
+    ("ops.cast", {"dtype": "int32"}, [(10,)], F),
 ]
 
 
@@ -173,11 +311,14 @@ def _engine(layer_type: str, params: dict[str, Any], shapes: list[tuple], dtype:
 
 
 def _keras(layer_type: str, params: dict[str, Any], shapes: list[tuple], dtype: str):
+    """Every output shape, the parameter count and the non-trainable count Keras gives (or Keras's exception)."""
     inputs = [keras.Input(shape=s, dtype=dtype) for s in shapes]
-    layer = keras_layer(layer_type, params)
-    out = layer(inputs if len(inputs) > 1 or CATALOGUE[layer_type].is_merge else inputs[0])
+    out, layer = keras_call(layer_type, params, inputs)
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    if layer is None:
+        return tuple(tuple(o.shape[1:]) for o in outs), 0, 0
     non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
-    return tuple(out.shape[1:]), layer.count_params(), non_trainable
+    return tuple(tuple(o.shape[1:]) for o in outs), layer.count_params(), non_trainable
 
 
 def test_every_layer_type_has_parity_cases() -> None:
@@ -196,7 +337,9 @@ def test_layer_matches_keras(layer_type: str, params: dict[str, Any], shapes: li
         assert [d for d in analysis.diagnostics_for(node) if d.severity == "error"]
         return
     assert result.status == "ok", f"Keras accepts but LayerLab says: {[str(d) for d in analysis.diagnostics_for(node)]}"
-    assert (result.shape, result.params.total, result.params.non_trainable) == expected
+    assert (tuple(t.shape for t in result.outputs), result.params.total, result.params.non_trainable) == expected
+    if CATALOGUE[layer_type].call == "op" or layer_type.startswith("ops."):
+        assert result.output.dtype == str(expected_dtype(layer_type, params, shapes, dtype))
 
 
 SEED_LESSONS = [

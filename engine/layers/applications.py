@@ -14,10 +14,11 @@ from engine.layers.merge import broadcast_merge
 
 def _layer_scale_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
     shape = inputs[0].shape
-    if not shape or shape[-1] not in (None, p["projection_dim"], 1):
+    try:  # the layer computes inputs * gamma, gamma of shape (projection_dim,): numpy broadcasting
+        return broadcast_merge("LayerScale", [shape, (p["projection_dim"],)])
+    except ShapeError:
         raise ShapeError(f"LayerScale multiplies the last axis by {p['projection_dim']} learned factors, but the input is {fmt_shape(shape)}.",
-                         f"Set projection_dim to the input's channels ({shape[-1] if shape else '?'}).")
-    return shape[:-1] + (p["projection_dim"],) if shape[-1] == 1 else shape
+                         f"Set projection_dim to the input's channels ({shape[-1] if shape else '?'}).") from None
 
 
 LAYER_SCALE = LayerSpec(
@@ -36,12 +37,21 @@ LAYER_SCALE = LayerSpec(
     label_rule=lambda p: f"{p['projection_dim']} x {p['init_values']:g}",
 )
 
+def _custom_scale_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    residual = inputs[1].dtype if len(inputs) > 1 else "float32"
+    if not residual.startswith(("float", "bfloat")):
+        # Its call computes inputs[0] + inputs[1] * scale: TensorFlow refuses a Python float times an integer tensor.
+        raise ShapeError(f"CustomScaleLayer multiplies input 2 by {p['scale']:g}, which needs floating-point values, but it is {residual}.",
+                         "Cast input 2 to float32 first.")
+    return broadcast_merge("CustomScaleLayer", [t.shape for t in inputs])
+
+
 CUSTOM_SCALE_LAYER = LayerSpec(
     type="CustomScaleLayer",
     family="Merge",
     doc="InceptionResNetV2's residual sum: input 1 + scale * input 2 (scale about 0.1-0.2 keeps the sum stable). No weights.",
     params=(ParamSpec("scale", "float", doc="Factor applied to the residual branch (input 2)."),),
-    shape_rule=lambda p, inputs: broadcast_merge("CustomScaleLayer", [t.shape for t in inputs]),
+    shape_rule=lambda p, inputs: _custom_scale_shape(p, inputs),
     min_inputs=2,
     max_inputs=2,
     receptive="keep",

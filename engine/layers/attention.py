@@ -59,9 +59,6 @@ def _attention_axes(p: Params, query: Shape) -> tuple[int, ...]:
 def _mha_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
     query, value, key = _mha_parts(p, inputs)
     for what, shape in (("query", query), ("value", value), ("key", key)):
-        if len(shape) < 2:
-            raise ShapeError(f"MultiHeadAttention attends over sequences, but its {what} is {fmt_shape(shape)}.",
-                             "Give it (steps, features) tensors, e.g. after an Embedding.")
         _known_last("MultiHeadAttention", what, shape)
     if value[:-1] != key[:-1]:
         raise ShapeError(f"MultiHeadAttention: value {fmt_shape(value)} and key {fmt_shape(key)} must agree on every axis but the last.",
@@ -73,14 +70,36 @@ def _mha_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
     return query[:-1] + _mha_out_dims(p, query)
 
 
+def _true_scores(p: Params, query: Shape, key: Shape) -> Shape:
+    if len(query) < 2:
+        return ()
+    axes = _attention_axes(p, query)
+    others = tuple(d for i, d in enumerate(query[:-1]) if i not in axes)
+    return others + (p["num_heads"],) + tuple(query[i] for i in axes) + tuple(key[i] for i in axes)
+
+
 def _mha_outputs(p: Params, inputs: Sequence[Tensor], first: Shape) -> tuple[Tensor, ...]:
     if not p["return_attention_scores"]:
         return ()
     query, value, key = _mha_parts(p, inputs)
-    axes = _attention_axes(p, query)
-    others = tuple(d for i, d in enumerate(query[:-1]) if i not in axes)
-    scores = others + (p["num_heads"],) + tuple(query[i] for i in axes) + tuple(key[i] for i in axes)
-    return (Tensor(scores),)
+    # What Keras 3 reports when the model is built (MultiHeadAttention.compute_output_spec): heads x query
+    # length x query length, whatever the key length or attention axes; LayerLab gives the same numbers.
+    return (Tensor((p["num_heads"], query[0], query[0])),)
+
+
+def _mha_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+    query, value, key = _mha_parts(p, inputs)
+    if len(query) < 2 or len(key) < 2:
+        return [("MultiHeadAttention compares the steps of sequences (steps, features), but its query or key has no steps axis: "
+                 "Keras builds the model, but there is nothing to attend over.", "Give it (steps, features) tensors, e.g. after an Embedding.")]
+    if not p["return_attention_scores"]:
+        return []
+    reported, real = (p["num_heads"], query[0], query[0]), _true_scores(p, query, key)
+    if reported == real:
+        return []
+    return [(f"Keras reports the attention scores as {fmt_shape(reported)} when it builds the model, but they are {fmt_shape(real)} "
+             "when it runs (query steps by key steps); LayerLab shows what Keras reports.",
+             "Layers after the scores see Keras's reported shape; check them with real data.")]
 
 
 def _mha_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
@@ -142,6 +161,8 @@ MULTI_HEAD_ATTENTION = LayerSpec(
     input_names=("query", "value", "key"),
     output_names=lambda p: ("output", "attention_scores") if p["return_attention_scores"] else ("output",),
     outputs_rule=_mha_outputs,
+    warn_rule=_mha_warn,
+    warn_code="keras-report",
     receptive="undefined",
     receptive_reason=_RF,
     label_rule=lambda p: f"{p['num_heads']} heads x {p['key_dim']}",
@@ -151,25 +172,35 @@ MULTI_HEAD_ATTENTION = LayerSpec(
 def _attention_shape(layer: str):
     def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
         query, value, key = _mha_parts(p, inputs)
-        for what, shape in (("query", query), ("value", value), ("key", key)):
-            if len(shape) < 2:
-                raise ShapeError(f"{layer} attends over sequences (steps, features), but its {what} is {fmt_shape(shape)}.",
-                                 "Give it (steps, features) tensors.")
-        if query[-1] is not None and key[-1] is not None and query[-1] != key[-1]:
-            raise ShapeError(f"{layer} compares query and key features, but they differ ({query[-1]} and {key[-1]}).",
-                             "Project both to the same size with a Dense, or use MultiHeadAttention.")
+        if not query:
+            if not value:
+                return ()  # Keras: (batch,)[:-1] + (batch,)[-1:] keeps the batch axis
+            raise ShapeError(f"{layer} needs features on the last axis, but its query is a scalar per sample.", "Give it (steps, features) tensors.")
         if layer == "AdditiveAttention" and p["use_scale"]:
             _known_last(layer, "query", query)
-        return query[:-1] + value[-1:]
+        # Keras: query.shape[:-1] + value.shape[-1:], where a value without axes lends its batch axis (None).
+        return query[:-1] + (value[-1:] if value else (None,))
 
     return rule
+
+
+def _attention_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+    query, value, key = _mha_parts(p, inputs)
+    flat = [what for what, shape in (("query", query), ("value", value), ("key", key)) if len(shape) < 2]
+    if flat:
+        return [(f"Attention compares steps of sequences (steps, features), but the {' and '.join(flat)} has no steps axis: "
+                 "Keras builds the model, but there is nothing to attend over.", "Give it (steps, features) tensors.")]
+    if query[-1] is not None and key[-1] is not None and query[-1] != key[-1]:
+        return [(f"query and key features differ ({query[-1]} and {key[-1]}): Keras builds the model, but it fails as soon as it runs.",
+                 "Project both to the same size with a Dense, or use MultiHeadAttention.")]
+    return []
 
 
 def _attention_outputs(p: Params, inputs: Sequence[Tensor], first: Shape) -> tuple[Tensor, ...]:
     if not p["return_attention_scores"]:
         return ()
     query, value, key = _mha_parts(p, inputs)
-    return (Tensor(query[:-1] + key[-2:-1]),)
+    return (Tensor(query[:-1] + ((key[-2],) if len(key) >= 2 else (None,))),)
 
 
 def _attention_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
@@ -212,6 +243,8 @@ def _attention(layer: str, doc: str, params: tuple[ParamSpec, ...], count) -> La
         call="list",
         output_names=lambda p: ("output", "attention_scores") if p["return_attention_scores"] else ("output",),
         outputs_rule=_attention_outputs,
+        warn_rule=_attention_warn,
+        warn_code="runtime",
         receptive="undefined",
         receptive_reason=_RF,
     )

@@ -463,6 +463,8 @@ class LayerSpec:
     call: str = ""
     #: Parameters Keras takes when the layer is called, not when it is built (``return_attention_scores``).
     call_params: tuple[str, ...] = ()
+    #: Takes true/false tensors (masks); other layers refuse them, as Keras does when it builds the model.
+    accepts_bool: bool = False
     #: The inputs can be swapped without changing the result (Add, Multiply ...): the canvas does not number them.
     commutative: bool = False
     #: Where the class lives: ``keras.layers`` for layers, ``keras.ops`` for operations, ``keras.applications``

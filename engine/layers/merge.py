@@ -125,8 +125,6 @@ def _dot_axes(p: Params, shapes: Sequence[Shape]) -> tuple[int, int]:
 
 def _dot_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
     a, b = inputs[0].shape, inputs[1].shape
-    if not isinstance(p["axes"], int) and len(p["axes"]) != 2:
-        raise ShapeError("Dot: axes must be one axis or a pair (one per input).", "Use e.g. axes=1 or axes=[2, 2].")
     i, j = _dot_axes(p, (a, b))
     if a[i] is not None and b[j] is not None and a[i] != b[j]:
         raise ShapeError(f"Dot multiplies along axis {i + 1} of {fmt_shape(a)} and axis {j + 1} of {fmt_shape(b)}, but their sizes differ ({a[i]} and {b[j]}).",
@@ -140,7 +138,7 @@ DOT = LayerSpec(
     family="Merge",
     doc="Dot product of two tensors along an axis (cosine similarity with normalize=True): (d,) . (d,) -> (1,).",
     params=(
-        ParamSpec("axes", "axes", doc="Axis to multiply along: one for both inputs, or a pair."),
+        ParamSpec("axes", "ints", doc="Axis to multiply along: one for both inputs, or a pair (the batch axis is 0).", length=2),
         ParamSpec("normalize", "bool", False, "L2-normalise both inputs first: the result is the cosine similarity."),
     ),
     shape_rule=_dot_shape,
@@ -149,7 +147,7 @@ DOT = LayerSpec(
     macs_rule=lambda p, inputs, out: _dot_macs(p, inputs, out),
     receptive="undefined",
     receptive_reason="undefined after Dot: each output combines whole vectors",
-    label_rule=lambda p: f"axes {p['axes']}",
+    label_rule=lambda p: f"axes {p['axes'][0]}" if p["axes"][0] == p["axes"][1] else f"axes {p['axes'][0]}, {p['axes'][1]}",
 )
 
 

@@ -114,12 +114,36 @@ GROUP_NORMALIZATION = LayerSpec(
     label_rule=lambda p: f"{p['groups']} groups",
 )
 
+def _unit_axes(p: Params, shape: Shape) -> list[int]:
+    rank = len(shape) + 1
+    axes = [p["axis"]] if isinstance(p["axis"], int) else list(p["axis"])
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ShapeError(f"UnitNormalization: axis {a} does not exist for an input of rank {rank} (batch included).",
+                             f"Use an axis between {-rank + 1} and {rank - 1}; -1 is the last axis.")
+    return [a % rank for a in axes]
+
+
+def _unit_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
+    _unit_axes(p, inputs[0].shape)
+    return inputs[0].shape
+
+
+def _unit_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+    if 0 in _unit_axes(p, inputs[0].shape):
+        return [("UnitNormalization over axis 0 normalises across the samples of a batch; Keras allows it, but it is almost never meant.",
+                 "Use axis=-1 to normalise each sample's features.")]
+    return []
+
+
 UNIT_NORMALIZATION = LayerSpec(
     type="UnitNormalization",
     family="Normalization",
     doc="Scales each sample to length 1 along the axis (L2 normalisation), e.g. before a cosine similarity. No weights.",
     params=(ParamSpec("axis", "axes", -1, "Axis or axes whose L2 norm becomes 1."),),
-    shape_rule=lambda p, inputs: (axes_of("UnitNormalization", p["axis"], inputs[0].shape), inputs[0].shape)[1],
+    shape_rule=_unit_shape,
+    warn_rule=_unit_warn,
+    warn_code="axis",
     macs_rule=_per_value_macs,
     receptive="keep",
 )

@@ -28,16 +28,22 @@ def _fill() -> tuple[ParamSpec, ...]:
     )
 
 
-def _image_same(layer: str):
-    def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
-        require_rank(layer, inputs[0].shape, (3,), _IMAGE_HINT)
-        return inputs[0].shape
+def _image_warn(layer: str):
+    def rule(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+        shape = inputs[0].shape
+        if len(shape) == 3:
+            return []
+        return [(f"{layer} transforms images (height, width, channels), but it receives {fmt_shape(shape)}: Keras builds the model, "
+                 "but the layer fails or does something else when it runs.", _IMAGE_HINT)]
 
     return rule
 
 
 def _augmentation(layer: str, doc: str, params: tuple[ParamSpec, ...], label=None) -> LayerSpec:  # noqa: ANN001
-    return LayerSpec(type=layer, family="Preprocessing", doc=doc, params=params, shape_rule=_image_same(layer), receptive="keep", label_rule=label)
+    return LayerSpec(
+        type=layer, family="Preprocessing", doc=doc, params=params, shape_rule=lambda p, inputs: inputs[0].shape,
+        warn_rule=_image_warn(layer), warn_code="runtime", receptive="keep", label_rule=label,
+    )
 
 
 def _factor(name: str, doc: str, default: object = ..., optional: bool = False) -> ParamSpec:
@@ -134,11 +140,9 @@ _WIDTH = ParamSpec("width", "int", doc="Output width in pixels.", minimum=1)
 def _sized(layer: str):
     def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
         shape = inputs[0].shape
+        if layer == "RandomCrop" and len(shape) > 3:  # Keras crops axes -3 and -2 and keeps any leading axes
+            return shape[:-3] + (p["height"], p["width"], shape[-1])
         require_rank(layer, shape, (3,), _IMAGE_HINT)
-        if layer == "RandomCrop":
-            for size, want, axis in ((shape[0], p["height"], "height"), (shape[1], p["width"], "width")):
-                if size is not None and want > size:
-                    raise ShapeError(f"RandomCrop: cannot crop {want} pixels of {axis} out of {size}.", f"Crop at most {size}.")
         return (p["height"], p["width"], shape[2])
 
     return rule
@@ -171,7 +175,8 @@ CENTER_CROP = LayerSpec(
     params=(_HEIGHT, _WIDTH), shape_rule=_sized("CenterCrop"), receptive="keep", label_rule=_size_label,
 )
 RANDOM_CROP = LayerSpec(
-    type="RandomCrop", family="Preprocessing", doc="While training, crops a random height x width window (augmentation); at inference a central crop.",
+    type="RandomCrop", family="Preprocessing",
+    doc="While training, crops a random height x width window (augmentation); at inference a central crop. Smaller images are resized up first.",
     params=(_HEIGHT, _WIDTH, _SEED), shape_rule=_sized("RandomCrop"), receptive="keep", label_rule=_size_label,
 )
 

@@ -18,15 +18,18 @@ def _rnn_shape(layer: str):
         shape = inputs[0].shape
         require_rank(layer, shape, (2,), _HINT)
         require_known(layer, shape, -1, "number of features per step (last axis)")
-        for slot, state in enumerate(inputs[1:], start=1):
-            if state.shape != (p["units"],):
-                raise ShapeError(
-                    f"{layer}: initial state {slot} must be a vector of {p['units']} values (one per unit), but it is {fmt_shape(state.shape)}.",
-                    "Feed it the states of a recurrent layer with the same number of units (return_state=True).",
-                )
         return (shape[0], p["units"]) if p["return_sequences"] else (p["units"],)
 
     return rule
+
+
+def _state_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
+    return [
+        (f"initial state {slot} should be a vector of {p['units']} values (one per unit), but it is {fmt_shape(state.shape)}: "
+         "Keras builds the model, but it fails as soon as it runs.",
+         "Feed it the states of a recurrent layer with the same number of units (return_state=True).")
+        for slot, state in enumerate(inputs[1:], start=1) if state.shape != (p["units"],)
+    ]
 
 
 def _rnn_outputs(layer: str):
@@ -112,6 +115,8 @@ def _rnn(layer: str, doc: str) -> LayerSpec:
         input_names=("sequences",) + tuple(f"initial_state[{i}]" for i in range(len(states))),
         output_names=lambda p: ("output", *states) if p["return_state"] else ("output",),
         outputs_rule=_rnn_outputs(layer),
+        warn_rule=_state_warn,
+        warn_code="runtime",
         call="named",
     )
 
