@@ -255,12 +255,16 @@ def check_design(
             status = "passed" if count == 0 else "failed"
             message = f"No {s['layer']} layers are used." if count == 0 else f"The design uses {count} {s['layer']} layer(s), which this exercise does not allow."
         elif c.type in ("skip_connection", "concatenation"):
-            layer = "Add" if c.type == "skip_connection" else "Concatenate"
-            merges = [n for n in graph.node_ids() if graph.node(n).type == layer and analysis[n].status == "ok"]
+            kind = "sum" if c.type == "skip_connection" else "concat"
+            layer = next(spec.type for spec in CATALOGUE.values() if spec.merge_kind == kind and spec.family == "Merge")
+            merges = [
+                n for n in graph.node_ids()
+                if graph.node(n).spec.merge_kind == kind and analysis[n].status == "ok" and len([e for e in graph.inputs_of(n) if not e.is_mask]) >= 2
+            ]
             if merges:
-                status, message = "passed", f"{graph.node(merges[0]).name} ({layer}) joins {len(graph.inputs_of(merges[0]))} branches."
+                status, message = "passed", f"{graph.node(merges[0]).name} ({graph.node(merges[0]).type}) joins {len(graph.inputs_of(merges[0]))} branches."
             else:
-                message = f"The design has no working {layer} layer: {'add the input of a block to its output with Add' if layer == 'Add' else 'join parallel branches with Concatenate'}."
+                message = f"The design has no working {layer} layer: {f'add the input of a block to its output with {layer}' if kind == 'sum' else f'join parallel branches with {layer}'}."
         elif c.type == "max_depth":
             depth = _depth(graph) if nx.is_directed_acyclic_graph(graph.nx_graph) else None
             if depth is not None and depth <= s["value"]:

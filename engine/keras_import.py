@@ -28,8 +28,6 @@ from engine.layout import layered_positions
 
 __all__ = ["KerasImportError", "import_keras_model", "graph_from_keras_config"]
 
-#: Config keys renamed between Keras 2 and Keras 3.
-_RENAMED = {("LeakyReLU", "alpha"): "negative_slope"}
 _MAX_CONFIG_BYTES = 64 * 1024 * 1024
 _NESTED_MODELS = {"Functional", "Sequential", "Model"}
 #: Nested models deeper than this are refused (real models nest two or three deep).
@@ -177,12 +175,11 @@ def _spec_for(layer: dict[str, Any]) -> LayerSpec | None:
 
 def _layer_params(spec: LayerSpec, config: dict[str, Any]) -> dict[str, Any]:
     """Map a Keras layer config onto the spec's parameters (unknown keys, such as initializers, are dropped)."""
-    cls = spec.keras_class
     if config.get("data_format") not in (None, "channels_last"):
         raise KerasImportError(f"data_format={str(config['data_format'])[:20]!r}; LayerLab supports channels_last only")
     params: dict[str, Any] = {}
     for key, value in config.items():
-        key = _RENAMED.get((cls, key), key)
+        key = spec.import_aliases.get(key, key)
         if not spec.has_param(key) or key in spec.call_params:
             continue
         kind = spec.param(key).kind
@@ -197,7 +194,7 @@ def _layer_params(spec: LayerSpec, config: dict[str, Any]) -> dict[str, Any]:
         elif kind == "int" and isinstance(value, list) and len(value) == 1:
             value = value[0]  # BatchNormalization(axis=[-1]) in older files
         params[key] = value
-    if cls == "Bidirectional" and isinstance(config.get("backward_layer"), dict):
+    if isinstance(config.get("backward_layer"), dict) and isinstance(params.get("layer"), dict):  # Bidirectional
         backward = config["backward_layer"].get("config", {})
         forward = params["layer"]["params"]
         if not isinstance(backward, dict) or backward.get("units") != forward.get("units"):
@@ -391,6 +388,8 @@ class _Importer:
             return None
         if missing:
             if any(m in self.failed for m in missing):  # a consequence of a problem already reported
+                if layer.get("class_name") not in _NESTED_MODELS and _spec_for(layer) is None:
+                    self.refuse(layer)  # still list every layer LayerLab does not know
                 self.failed.add(_layer_name(layer))
             else:
                 self.problem(layer, f"it is fed by {missing[0]}, which is not in the model (or comes after it)")
@@ -472,14 +471,16 @@ class _Importer:
             else:
                 raise KerasImportError(f"is called with {key}={str(value)[:40]}, which LayerLab does not model")
         sources: list[tuple[int, Ref]] = []
+        # keras.ops functions take their tensors first, then their arguments in the spec's order: ops.mean(x, 1).
+        positional = [q.name for q in spec.params if q.name not in ("operand", "operand_first")]
         for position, value in enumerate(args):
             if isinstance(value, tuple):
                 sources.append((len(sources), value))
             elif isinstance(value, (int, float)) and not isinstance(value, bool) and spec.has_param("operand"):
                 params["operand"] = value
                 params["operand_first"] = position == 0
-            elif position > 0 and spec.has_param(_POSITIONAL_OP.get(spec.type, "")):
-                params[_POSITIONAL_OP[spec.type]] = value
+            elif sources and positional:
+                params[positional.pop(0)] = value
             else:
                 raise KerasImportError(f"operand {position + 1} ({str(value)[:40]}) is neither a tensor nor a number LayerLab can keep")
         if not sources:
@@ -515,10 +516,6 @@ class _Importer:
         return outputs
 
     _inner_nodes: dict[tuple[str | None, str], dict[tuple[str, int], str]]
-
-
-_POSITIONAL_OP = {"ops.expand_dims": "axis", "ops.squeeze": "axis", "ops.cast": "dtype", "ops.mean": "axis", "ops.sum": "axis",
-                  "ops.max": "axis", "ops.min": "axis", "ops.any": "axis", "ops.all": "axis"}
 
 
 def _refs(value: Any) -> list[tuple[str, int, int]]:

@@ -19,7 +19,9 @@ from engine.layers import (
     reshaping,
 )
 from engine.layers.base import (
+    CALL_CONVENTIONS,
     INT_MAX,
+    RECEPTIVE_KINDS,
     REQUIRED,
     LayerSpec,
     ParamCount,
@@ -33,6 +35,8 @@ from engine.layers.base import (
 )
 
 __all__ = [
+    "CALL_CONVENTIONS",
+    "RECEPTIVE_KINDS",
     "CATALOGUE",
     "FAMILIES",
     "FAMILY_COLOURS",

@@ -56,6 +56,7 @@ CUSTOM_SCALE_LAYER = LayerSpec(
     max_inputs=2,
     receptive="keep",
     keras_module="keras.src.applications.inception_resnet_v2",
+    merge_kind="sum",
     label_rule=lambda p: f"a + {p['scale']:g} b",
 )
 

@@ -463,6 +463,10 @@ class LayerSpec:
     call: str = ""
     #: Parameters Keras takes when the layer is called, not when it is built (``return_attention_scores``).
     call_params: tuple[str, ...] = ()
+    #: How the layer joins branches, for exercises: ``"sum"`` (a residual: Add, x + y) or ``"concat"``; empty otherwise.
+    merge_kind: str = ""
+    #: Config keys of older Keras versions and the parameter each became (Keras 2's LeakyReLU ``alpha``).
+    import_aliases: Mapping[str, str] = field(default_factory=dict)
     #: Takes true/false tensors (masks); other layers refuse them, as Keras does when it builds the model.
     accepts_bool: bool = False
     #: The inputs can be swapped without changing the result (Add, Multiply ...): the canvas does not number them.

@@ -121,6 +121,7 @@ LEAKY_RELU = LayerSpec(
     family="Activation",
     doc="Like ReLU but lets a small slope through for negative inputs.",
     params=(ParamSpec("negative_slope", "float", 0.3, "Slope for x < 0.", minimum=0),),
+    import_aliases={"alpha": "negative_slope"},
     shape_rule=lambda p, inputs: inputs[0].shape,
     label_rule=lambda p: f"slope {p['negative_slope']:g}",
     output_activation=lambda p: "leaky_relu",

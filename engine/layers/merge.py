@@ -39,7 +39,7 @@ def broadcast_merge(layer: str, shapes: Sequence[Shape]) -> Shape:
     return out
 
 
-def _elementwise(name: str, doc: str, exactly: int | None = None, commutative: bool = True) -> LayerSpec:
+def _elementwise(name: str, doc: str, exactly: int | None = None, commutative: bool = True, merge_kind: str = "") -> LayerSpec:
     def rule(p: Params, inputs: Sequence[Tensor]) -> Shape:
         return broadcast_merge(name, [t.shape for t in inputs])
 
@@ -52,6 +52,7 @@ def _elementwise(name: str, doc: str, exactly: int | None = None, commutative: b
         min_inputs=2,
         max_inputs=exactly,
         commutative=commutative,
+        merge_kind=merge_kind,
         receptive="keep",
     )
 
@@ -107,6 +108,7 @@ CONCATENATE = LayerSpec(
     warn_rule=_concat_warn,
     warn_code="axis",
     receptive="keep",
+    merge_kind="concat",
 )
 
 
@@ -160,7 +162,7 @@ def _dot_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]
     return n * k, f"{n} outputs * {k} products = {n * k:,}"
 
 SPECS = (
-    _elementwise("Add", "Sums its inputs value by value (a skip/residual connection). Shapes must match or broadcast."),
+    _elementwise("Add", "Sums its inputs value by value (a skip/residual connection). Shapes must match or broadcast.", merge_kind="sum"),
     _elementwise("Subtract", "First input minus second input, value by value. Exactly two inputs; order matters.", exactly=2, commutative=False),
     _elementwise("Multiply", "Multiplies its inputs value by value (gating)."),
     _elementwise("Average", "Averages its inputs value by value."),

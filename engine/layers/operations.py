@@ -68,6 +68,7 @@ def _binary(function: str, doc: str) -> LayerSpec:
         max_inputs=2,
         call="op",
         accepts_bool=True,
+        merge_kind="sum" if function == "add" else "",
         commutative=function in ("add", "multiply", "maximum", "minimum", "equal", "not_equal", "logical_and", "logical_or"),
         keras_module=_MODULE,
         keras_name=_camel(function),
