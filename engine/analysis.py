@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import networkx as nx
 
@@ -49,9 +49,8 @@ class Diagnostic:
         return f"{self.severity}: {self.message}" + (f" Hint: {self.hint}" if self.hint else "")
 
 
-@dataclass(frozen=True)
-class LayerResult:
-    """What the analysis found for one layer."""
+class LayerResult(NamedTuple):
+    """What the analysis found for one layer (a NamedTuple: one is built per layer per pass, so it must be cheap)."""
 
     node: str
     status: Status
@@ -144,30 +143,49 @@ class Analyzer:
         results: dict[str, LayerResult] = {}
         diagnostics: list[Diagnostic] = []
         self.recomputed = 0
+        cycles = structure.cycles
         for node_id in structure.order:
-            edges = sorted((k, u, d.get("output", 0)) for u, keys in pred[node_id].items() for k, d in keys.items())
-            data_edges = [e for e in edges if e[0] < MASK_SLOT]
-            inputs = tuple(_output_of(results.get(u), o) for _, u, o in data_edges)
-            masks = tuple(_output_of(results.get(u), o) for k, u, o in edges if k >= MASK_SLOT)
-            bad_output = next(((u, o) for _, u, o in edges if u in results and results[u].status == "ok" and o >= len(results[u].outputs)), None)
-            key = (nodes[node_id]["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, node_id in structure.cycles, bad_output)
+            incoming = pred[node_id]
+            if len(incoming) == 1:  # the common case: one source (one or more slots), no sort of many wires
+                (u, keys), = incoming.items()
+                edges = sorted((k, u, d.get("output", 0)) for k, d in keys.items()) if len(keys) > 1 else [
+                    (k, u, d.get("output", 0)) for k, d in keys.items()]
+            else:
+                edges = sorted((k, u, d.get("output", 0)) for u, keys in incoming.items() for k, d in keys.items())
+            inputs_list: list[Tensor | None] = []
+            masks_list: list[Tensor | None] = []
+            bad_output = None
+            for k, u, o in edges:
+                source = results.get(u)
+                if source is None or source.output is None:
+                    tensor = None
+                elif o == 0:
+                    tensor = source.output
+                elif o <= len(source.extra_outputs):
+                    tensor = source.extra_outputs[o - 1]
+                else:
+                    tensor, bad_output = None, (u, o)
+                (inputs_list if k < MASK_SLOT else masks_list).append(tensor)
+            inputs, masks = tuple(inputs_list), tuple(masks_list)
+            data = nodes[node_id]
+            key = (data["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, node_id in cycles, bad_output)
             cached = self._cache.get(node_id)
             if cached is not None and cached[0] == key:
                 result, node_diags = cached[1], cached[2]
             elif bad_output is not None:
-                source = graph.nx_graph.nodes[bad_output[0]]
+                source = nodes[bad_output[0]]
                 labels = get_spec(source["type"]).output_labels(source["params"])
                 result = LayerResult(node_id, "error", inputs=inputs)
                 node_diags = [Diagnostic(
                     "error", "no-such-output",
-                    f"{nodes[node_id]['name']} is wired to output {bad_output[1] + 1} of {source['name']}, which has only {len(labels)} ({', '.join(labels)}).",
+                    f"{data['name']} is wired to output {bad_output[1] + 1} of {source['name']}, which has only {len(labels)} ({', '.join(labels)}).",
                     "Wire it to an output the layer has, or turn on the option that adds that output (return_state, return_attention_scores).",
                     node_id,
                 )]
                 self._cache[node_id] = (key, result, node_diags)
                 self.recomputed += 1
             else:
-                result, node_diags = _analyse_node(graph, node_id, inputs, len(data_edges), structure.cycles.get(node_id), masks)
+                result, node_diags = _analyse_node(graph, node_id, data, inputs, cycles.get(node_id), masks)
                 self._cache[node_id] = (key, result, node_diags)
                 self.recomputed += 1
             results[node_id] = result
@@ -179,7 +197,7 @@ class Analyzer:
             results=results,
             diagnostics=diagnostics,
             order=structure.order,
-            input_nodes=[n for n in structure.order if g.nodes[n]["type"] == "Input"],
+            input_nodes=[n for n in structure.order if nodes[n]["type"] == "Input"],
             output_nodes=structure.sinks,
         )
         for result in results.values():
@@ -242,18 +260,11 @@ def _kahn(pred: dict, succ: dict, index: dict[str, int]) -> list[str]:
     return order
 
 
-def _output_of(result: LayerResult | None, index: int) -> Tensor | None:
-    if result is None:
-        return None
-    outputs = result.outputs
-    return outputs[index] if index < len(outputs) else None
-
-
 def _analyse_node(
-    graph: NetworkGraph, node_id: str, inputs: tuple[Tensor | None, ...], n_edges: int, cycle: list[str] | None,
+    graph: NetworkGraph, node_id: str, data: dict[str, Any], inputs: tuple[Tensor | None, ...], cycle: list[str] | None,
     masks: tuple[Tensor | None, ...] = (),
 ) -> tuple[LayerResult, list[Diagnostic]]:
-    data = graph.nx_graph.nodes[node_id]
+    n_edges = len(inputs)
     spec = get_spec(data["type"])
     name = data["name"]
     params = data["params"]
@@ -263,7 +274,7 @@ def _analyse_node(
         return LayerResult(node_id, "error", inputs=inputs), [Diagnostic("error", code, message, hint, node_id)]
 
     if cycle is not None:
-        names = " -> ".join(graph.nx_graph.nodes[n]["name"] for n in cycle)
+        names = " -> ".join(graph.nx_graph._node[n]["name"] for n in cycle)
         return fail("cycle", f"{name} is part of a cycle ({names}): data cannot flow in a loop.", "Remove one of the wires that closes the loop.")
     if spec.max_inputs == 0 and n_edges:
         return fail("input-has-inputs", f"{name} is an Input layer, but {n_edges} wire(s) lead into it.", "Remove the wires into the Input; data enters the network here.")
@@ -271,7 +282,7 @@ def _analyse_node(
         return LayerResult(node_id, "ok", Tensor(spec.shape_rule(params, ()), spec.output_dtype(params, ())), ParamCount(0, 0, "no weights"), inputs), []
     if n_edges == 0:
         return fail("no-input", f"{name} ({spec.type}) is not connected to any Input: nothing feeds it.", "Drag a wire from the output of a layer (or an Input) to it.")
-    if owner is not None and owner not in graph.nx_graph:
+    if owner is not None and owner not in graph:
         return fail("shared-owner-missing", f"{name} shares the weights of a layer that no longer exists.", "Delete it, or add the layer again.")
     if spec.is_merge and n_edges < spec.min_inputs:
         return fail(
@@ -285,14 +296,14 @@ def _analyse_node(
     if spec.max_inputs is not None and n_edges > spec.max_inputs:
         expected = "one input" if spec.max_inputs == 1 else f"exactly {spec.max_inputs} inputs"
         return fail("too-many-inputs", f"{name} ({spec.type}) takes {expected} but has {n_edges}.", "Remove the extra wires, or merge the branches first with Add or Concatenate.")
-    if any(t is None for t in inputs) or any(m is None for m in masks):
+    if None in inputs or None in masks:
         return LayerResult(node_id, "unknown", inputs=inputs), []
 
     known: tuple[Tensor, ...] = inputs  # type: ignore[assignment]
     try:
         shape = spec.shape_rule(params, known)
         out = Tensor(tuple(shape), spec.output_dtype(params, known))
-        extra = spec.outputs(params, known, out)[1:]
+        extra = spec.outputs_rule(params, known, out.shape) if spec.outputs_rule is not None else ()
         count = spec.count_rule(params, [t.shape for t in known], out.shape)
     except ShapeError as exc:
         got = ", ".join(fmt_shape(t.shape) for t in known)
@@ -307,15 +318,16 @@ def _analyse_node(
     own = None
     if owner is not None:
         own = count
-        count = ParamCount(0, 0, f"shares the weights of {graph.nx_graph.nodes[owner]['name']} (counted there)")
+        count = ParamCount(0, 0, f"shares the weights of {graph.nx_graph._node[owner]['name']} (counted there)")
     return LayerResult(node_id, "ok", out, count, inputs, tuple(extra), own), diags
 
 
 def _shared_diagnostics(graph: NetworkGraph, results: dict[str, LayerResult]) -> Iterable[Diagnostic]:
     """A layer called twice owns one set of weights: every call must fit the weights of the first."""
     g = graph.nx_graph
+    node_data = g._node
     for node_id, result in results.items():
-        owner = g.nodes[node_id].get("shares")
+        owner = node_data[node_id].get("shares")
         if owner is None or result.own_params is None or owner not in results:
             continue
         mine, theirs = result.own_params, results[owner].params
@@ -333,15 +345,16 @@ def _shared_diagnostics(graph: NetworkGraph, results: dict[str, LayerResult]) ->
 
 def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable[Diagnostic]:
     g = graph.nx_graph
+    node_data = g._node
     if len(g) == 0:
         yield Diagnostic("error", "empty", "The network is empty.", "Drag an Input layer from the palette to start.")
         return
-    inputs = [n for n in g.nodes if g.nodes[n]["type"] == "Input"]
+    inputs = [n for n in g.nodes if node_data[n]["type"] == "Input"]
     if not inputs:
         yield Diagnostic("error", "no-input-layer", "The network has no Input layer, so no shapes can be computed.", "Add an Input layer, set its shape, and wire it to the first layer.")
     seen: dict[tuple[str | None, str], str] = {}
     for n in structure.order:
-        data = g.nodes[n]
+        data = node_data[n]
         if data.get("shares") is not None:
             continue  # a shared layer's later calls are the same layer
         key = (data.get("group"), data["name"])

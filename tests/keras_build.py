@@ -16,9 +16,8 @@ def keras_layer(layer_type: str, params: dict[str, Any], name: str | None = None
 
     import keras
 
-    from engine.layers import get_spec
-
     from engine.codegen import _compact  # the same argument forms the exported code uses
+    from engine.layers import get_spec
 
     spec = get_spec(layer_type)
     kwargs = {k: _compact(spec.param(k), v) for k, v in params.items() if k not in spec.call_params}

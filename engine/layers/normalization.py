@@ -17,7 +17,9 @@ _SCALE = ParamSpec("scale", "bool", True, "Learn a scale (gamma).")
 
 def axes_of(layer: str, axis: int | Sequence[int], shape: Shape) -> list[int]:
     """Indices into the batch-less ``shape`` of ``axis`` (an int or a list; Keras counts the batch as 0)."""
-    axes = [axis] if isinstance(axis, int) else list(axis)
+    if isinstance(axis, int):
+        return [canonical_axis(layer, axis, len(shape) + 1)]
+    axes = list(axis)
     return sorted({canonical_axis(layer, a, len(shape) + 1) for a in axes})
 
 
