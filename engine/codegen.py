@@ -316,7 +316,7 @@ class _Writer:
             args = [sources[0]]
             grouped: dict[str, list[str]] = {}
             for e, source in zip(data_edges[1:], sources[1:]):
-                label = spec.input_label(e.slot)
+                label = spec.input_names[e.slot] if e.slot < len(spec.input_names) else f"input_{e.slot}"
                 grouped.setdefault(label.split("[")[0], []).append(source)
             for key, values in grouped.items():
                 indexed = any(name.startswith(key + "[") for name in spec.input_names)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.analysis import Analysis
-from engine.graph import NetworkGraph
+from engine.graph import Edge, NetworkGraph
 from engine.layers import fmt_int, get_spec
 from engine.teaching import Teaching, explain, human_bytes, training_memory
 
-__all__ = ["summary_rows", "summary_json", "summary_text", "batch_shape"]
+__all__ = ["summary_rows", "summary_json", "summary_text", "batch_shape", "source_text", "outputs_text"]
 
 
 def batch_shape(shape: tuple[int | None, ...] | None) -> list[int | None] | None:
@@ -23,6 +23,23 @@ def _shape_text(shape: tuple[int | None, ...] | None) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in (None, *shape)) + ")"
 
 
+def source_text(graph: NetworkGraph, edge: Edge) -> str:
+    """How a wire's source reads in a summary: ``lstm``, ``lstm.state_h`` (a second output), ``any (mask)``."""
+    data = graph.nx_graph._node[edge.source]
+    text = data["name"]
+    if edge.output:
+        labels = get_spec(data["type"]).output_labels(data["params"])
+        text += f".{labels[edge.output]}" if edge.output < len(labels) else f"[{edge.output}]"
+    return text + (" (mask)" if edge.is_mask else "")
+
+
+def outputs_text(result: Any) -> str | None:
+    """Every output shape of a layer with several outputs, Keras-style ``[(None, 256), (None, 256)]``; None otherwise."""
+    if not result.extra_outputs:
+        return None
+    return "[" + ", ".join(_shape_text(t.shape) for t in result.outputs) + "]"
+
+
 def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | None = None) -> list[dict[str, Any]]:
     """One dict per layer in topological order: id, name, type, output_shape, params,
     trainable_params, non_trainable_params, formula, inputs (names), status; with ``teaching`` also
@@ -34,6 +51,10 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | N
         data = g.nodes[node_id]
         result = analysis.results[node_id]
         count = result.params
+        if result.extra_outputs:
+            extra = {"output_shapes": [batch_shape(t.shape) for t in result.outputs]}
+        else:
+            extra = {}
         rows.append({
             "id": node_id,
             "name": data["name"],
@@ -43,8 +64,9 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | N
             "trainable_params": None if count is None else count.trainable,
             "non_trainable_params": None if count is None else count.non_trainable,
             "formula": None if count is None else count.formula,
-            "inputs": [g.nodes[e.source]["name"] for e in graph.inputs_of(node_id)],
+            "inputs": [source_text(graph, e) for e in graph.inputs_of(node_id)],
             "status": result.status,
+            **extra,
         })
         if teaching is not None:
             note = teaching.notes[node_id]
@@ -95,6 +117,8 @@ def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width
     for row in rows:
         params = "?" if row["params"] is None else fmt_int(row["params"])
         shape = _shape_text(None if row["output_shape"] is None else tuple(row["output_shape"][1:]))
+        if "output_shapes" in row:
+            shape = "[" + ", ".join(_shape_text(tuple(s[1:])) for s in row["output_shapes"]) + "]"
         if row["status"] == "error":
             shape = "ERROR"
         cells.append((f"{row['name']} ({row['type']})", shape, params, ", ".join(row["inputs"]) or "-"))

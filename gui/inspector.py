@@ -376,6 +376,10 @@ class InspectorWidget(QWidget):
             if ins:
                 lines.append(f"Input: {ins}")
             lines.append(f"Output: <b>{shape_text(result.shape)}</b>")
+            node = self.document.graph.node(self.node_id)
+            labels = node.spec.output_labels(node.params)
+            for label, tensor in zip(labels[1:], result.extra_outputs):
+                lines.append(f"Output {escape(label)}: <b>{shape_text(tensor.shape)}</b>")
             if result.params is not None:
                 p = result.params
                 lines.append(f"Parameters: <b>{fmt_int(p.total)}</b> ({fmt_int(p.trainable)} trainable, {fmt_int(p.non_trainable)} non-trainable)")

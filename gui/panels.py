@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from engine.analysis import Analysis
 from engine.layers import fmt_int
+from engine.report import outputs_text, source_text
 from engine.teaching import layer_flops
 from gui.canvas.items import ERROR, UNKNOWN, WARNING, shape_text
 from gui.document import Document
@@ -122,8 +123,8 @@ class SummaryPanel(_AnalysisPanel):
         graph = self.document.graph
         node = graph.node(node_id)
         params = "?" if result.params is None else fmt_int(result.params.total)
-        shape = "ERROR" if result.status == "error" else shape_text(result.shape)
-        inputs = ", ".join(graph.node(e.source).name for e in graph.inputs_of(node_id))
+        shape = "ERROR" if result.status == "error" else (outputs_text(result) or shape_text(result.shape))
+        inputs = ", ".join(source_text(graph, e) for e in graph.inputs_of(node_id))
         flops = layer_flops(graph, node_id, self.document.analysis)
         cells = (f"{node.name} ({node.spec.keras_class})", shape, params, "?" if flops is None else fmt_int(flops[0]), inputs)
         colour = {"error": ERROR, "unknown": UNKNOWN}.get(result.status)

@@ -517,8 +517,13 @@ class LayerSpec:
         return self.output_names(params) if self.output_names else ("output",)
 
     def input_label(self, slot: int) -> str:
+        """How input ``slot`` is called on the canvas: ``query``, ``initial state 2``, ``input 3``."""
         if slot < len(self.input_names):
-            return self.input_names[slot]
+            name = self.input_names[slot].replace("_", " ")
+            if "[" in name:
+                base, index = name.rstrip("]").split("[")
+                return f"{base} {int(index) + 1}"
+            return name
         return f"input {slot + 1}" if self.max_inputs != 1 else "input"
 
     def param(self, name: str) -> ParamSpec:

@@ -227,7 +227,11 @@ class NodeItem(QGraphicsObject):
             painter.drawText(QRectF(left, 40, width, 34), Qt.TextFlag.TextWordWrap, _elide(message, body, width * 1.9))
             return
         shape = shape_text(result.shape if result else None)
+        if result is not None and result.extra_outputs:  # e.g. an LSTM's states: "+ state_h, state_c"
+            shape += " + " + ", ".join(self.spec.output_labels(self.node_params)[1:])
         params = "? params" if result is None or result.params is None else f"{fmt_int(result.params.total)} params"
+        if result is not None and result.own_params is not None:
+            params = "shared weights (counted once)"
         painter.setPen(UNKNOWN if status == "unknown" else QColor("#0B5394"))
         painter.drawText(QPointF(left, 53), _elide("→ " + shape, body, width))
         painter.setPen(MUTED if status != "unknown" else UNKNOWN)
