@@ -20,7 +20,7 @@ def keras_layer(layer_type: str, params: dict[str, Any], name: str | None = None
     from engine.layers import get_spec
 
     spec = get_spec(layer_type)
-    kwargs = {k: _compact(spec.param(k), v) for k, v in params.items() if k not in spec.call_params}
+    kwargs = {k: _compact(spec.param(k), spec.param(k).coerce(v)) for k, v in params.items() if k not in spec.call_params}
     for p in spec.params:
         if p.kind == "layer" and p.name in kwargs:
             inner = kwargs[p.name]
@@ -75,10 +75,26 @@ def keras_model(graph: NetworkGraph):
     for node_id in nx.topological_sort(graph.nx_graph):
         node = graph.node(node_id)
         if node.type == "Input":
-            tensors[node_id] = keras.Input(shape=node.params["shape"], dtype=node.params["dtype"], name=node.name)
+            tensors[node_id] = [keras.Input(shape=node.params["shape"], dtype=node.params["dtype"], name=node.name)]
             continue
-        inputs = [tensors[e.source] for e in graph.inputs_of(node_id)]
-        tensors[node_id], _ = keras_call(node.type, dict(node.params), inputs, node.name)
-    ins = [tensors[n] for n in graph.node_ids() if graph.node(n).type == "Input"]
-    outs = [tensors[n] for n in graph.node_ids() if graph.nx_graph.out_degree(n) == 0]
+        inputs = [tensors[e.source][e.output] for e in graph.inputs_of(node_id)]
+        out, _ = keras_call(node.type, dict(node.params), inputs, node.name)
+        tensors[node_id] = list(out) if isinstance(out, (list, tuple)) else [out]
+    ins = [tensors[n][0] for n in graph.node_ids() if graph.node(n).type == "Input"]
+    outs = [tensors[n][0] for n in graph.node_ids() if graph.nx_graph.out_degree(n) == 0]
     return keras.Model(ins, outs)
+
+
+def layer_numbers(layer) -> tuple:  # noqa: ANN001
+    """What Keras gives for a built layer: its name, every output shape (batch-less), total and non-trainable counts."""
+    import math
+
+    outputs = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+    non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
+    return layer.name, tuple(tuple(o.shape[1:]) for o in outputs), layer.count_params(), non_trainable
+
+
+def engine_numbers(graph: NetworkGraph, analysis, name: str) -> tuple:  # noqa: ANN001
+    """The same numbers from LayerLab's analysis, for the layer called ``name``."""
+    result = analysis[graph.find(name)]
+    return name, tuple(t.shape for t in result.outputs), result.params.total, result.params.non_trainable

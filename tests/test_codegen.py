@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ from engine.codegen import CodegenError, generate_code, identifier, py_literal
 from engine.graph import NetworkGraph
 from engine.project import load_project
 from tests.conftest import EXAMPLES, ROOT
+from tests.keras_build import engine_numbers, layer_numbers
 
 
 def _exec_build(source: str):
@@ -28,10 +28,7 @@ def _assert_same(graph: NetworkGraph, model) -> None:
     expected = {graph.node(n).name for n in graph.node_ids() if graph.node(n).type != "Input" or not model.__class__.__name__ == "Sequential"}
     assert expected <= names | {graph.node(n).name for n in analysis.input_nodes}
     for layer in model.layers:
-        result = analysis[graph.find(layer.name)]
-        non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
-        assert (layer.name, result.shape, result.params.total, result.params.non_trainable) == (
-            layer.name, tuple(layer.output.shape[1:]), layer.count_params(), non_trainable)
+        assert engine_numbers(graph, analysis, layer.name) == layer_numbers(layer)
     assert model.count_params() == analysis.total_params
 
 

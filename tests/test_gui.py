@@ -600,3 +600,41 @@ def test_bidirectional_form_follows_the_wrapped_layer(window) -> None:
     assert window.document.analysis[bi].params.total == before - 2 * 3 * 32  # one bias vector per gate fewer, both directions
     window.document.undo_stack.undo()  # both edits were to the field "layer": they merged into one step
     assert window.document.graph.node(bi).params["layer"]["type"] == "LSTM"
+
+
+def test_attention_wires_are_named_and_list_axes_are_typed_in_the_inspector(window) -> None:
+    window.set_document(Document())
+    x = window.add_layer("Input", QPointF(0, 0))
+    window.scene.select_nodes([x])
+    field = window.inspector.findChild(QLineEdit, "param:shape")
+    field.setText("10, 32")
+    field.editingFinished.emit()
+    mha = window.add_layer("MultiHeadAttention")  # added after the selected Input: wired as its query
+    graph = window.document.graph
+    from gui.commands import ConnectCommand
+
+    window.document.push(ConnectCommand(graph, x, mha))  # the second wire becomes the value
+    assert [(graph.node(e.source).name, graph.node(mha).spec.input_label(e.slot)) for e in graph.inputs_of(mha)] == [
+        ("input_layer", "query"), ("input_layer", "value")]
+    assert window.document.analysis[mha].status == "ok"
+    window.scene.select_nodes([x])
+    norm = window.add_layer("LayerNormalization")
+    window.scene.select_nodes([norm])
+    axes = window.inspector.findChild(QLineEdit, "param:axis")
+    axes.setText("1, 2")
+    axes.editingFinished.emit()
+    assert graph.node(norm).params["axis"] == (1, 2)
+    assert window.document.analysis[norm].params.total == 2 * 10 * 32  # gamma and beta over both axes
+    window.document.undo_stack.undo()
+    assert graph.node(norm).params["axis"] == -1
+
+
+def test_an_lstm_with_states_shows_every_output(window) -> None:
+    open_example(window, "seq2seq_lstm.json")
+    encoder = node_by_name(window, "lstm")
+    window.scene.select_nodes([encoder])
+    QApplication.processEvents()
+    text = window.inspector.result.text()
+    assert "Output state_h: <b>(None, 256)</b>" in text and "Output state_c: <b>(None, 256)</b>" in text
+    row = next(r for r in range(window.summary.table.rowCount()) if window.summary.table.item(r, 0).text().startswith("lstm_1 "))
+    assert window.summary.table.item(row, 4).text() == "input_layer_1, lstm.state_h, lstm.state_c"

@@ -20,7 +20,7 @@ from engine.layers import CATALOGUE
 pytestmark = pytest.mark.keras
 keras = pytest.importorskip("keras")
 
-from tests.keras_build import expected_dtype, keras_call, keras_model  # noqa: E402
+from tests.keras_build import engine_numbers, expected_dtype, keras_call, keras_model, layer_numbers  # noqa: E402
 
 Case = tuple[str, dict[str, Any], list[tuple], str]
 F, INT = "float32", "int32"
@@ -364,11 +364,7 @@ def test_seed_lessons_match_keras(file: str, total: int) -> None:
 def _assert_model_parity(graph: NetworkGraph, analysis) -> None:
     model = keras_model(graph)
     for layer in model.layers:
-        result = analysis[graph.find(layer.name)]
-        non_trainable = sum(math.prod(w.shape) for w in layer.non_trainable_weights)
-        assert (layer.name, result.shape, result.params.total, result.params.non_trainable) == (
-            layer.name, tuple(layer.output.shape[1:]), layer.count_params(), non_trainable,
-        )
+        assert engine_numbers(graph, analysis, layer.name) == layer_numbers(layer)
 
 
 def test_dense_with_and_without_bias_lesson() -> None:
