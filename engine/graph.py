@@ -22,6 +22,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
@@ -65,7 +66,7 @@ class Group:
 
 @dataclass(frozen=True)
 class Node:
-    """A read-only view of one layer in the graph."""
+    """A read-only view of one layer in the graph (``params`` is a read-only mapping)."""
 
     id: str
     type: str
@@ -154,7 +155,8 @@ class NetworkGraph:
 
     def node(self, node_id: str) -> Node:
         data = self._data(node_id)
-        return Node(node_id, data["type"], data["name"], data["params"], data["position"], data.get("shares"), data.get("group"))
+        # Read-only: parameters change through set_params, never through a Node.
+        return Node(node_id, data["type"], data["name"], MappingProxyType(data["params"]), data["position"], data.get("shares"), data.get("group"))
 
     def nodes(self) -> Iterator[Node]:
         for node_id in self._g.nodes:
@@ -216,12 +218,26 @@ class NetworkGraph:
         used = {k for _, _, k in self._g.in_edges(node_id, keys=True)}
         return next(i for i in itertools.count() if i not in used)
 
-    def unique_name(self, base: str) -> str:
-        """``base`` if no node has it, else Keras-style ``base_1``, ``base_2`` ..."""
-        taken = {data["name"] for _, data in self._g.nodes(data=True)}
+    def unique_name(self, base: str, also_taken: set[str] | None = None) -> str:
+        """``base`` if no node has it, else Keras-style ``base_1``, ``base_2`` ..., shortened so that the
+        result stays a valid name (at most 200 characters)."""
+        taken = {data["name"] for _, data in self._g.nodes(data=True)} | (also_taken or set())
         if base not in taken:
             return base
-        return next(f"{base}_{i}" for i in itertools.count(1) if f"{base}_{i}" not in taken)
+        for i in itertools.count(1):
+            suffix = f"_{i}"
+            candidate = base[: 200 - len(suffix)] + suffix
+            if candidate not in taken:
+                return candidate
+        raise AssertionError("unreachable")
+
+    def fresh_id(self) -> str:
+        """An id no node has (the next ``add_node`` without an id would pick it)."""
+        return self._next_id()
+
+    def fresh_ids(self, count: int) -> list[str]:
+        """``count`` distinct ids no node has."""
+        return [self._next_id() for _ in range(count)]
 
     # -- events ---------------------------------------------------------------------------------
 

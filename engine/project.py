@@ -157,9 +157,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, dict[str, Any]]:
+def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool = False) -> tuple[NetworkGraph, dict[str, Any]]:
     """Build a graph from a parsed project document. Returns ``(graph, meta)`` where meta holds
-    ``name`` and ``description``. Raises `ProjectError` naming the node or field at fault."""
+    ``name`` and ``description``. Raises `ProjectError` naming the node or field at fault.
+
+    With ``fill_required`` a layer missing a required parameter gets the palette's starting value (the
+    clipboard, where a hand-written fragment may leave them out) instead of an error."""
 
     def fail(message: str) -> ProjectError:
         return ProjectError(source, message)
@@ -221,9 +224,9 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
         if isinstance(entry, dict) and entry.get("shares") is not None and version >= 2:
             deferred.append((index, entry))  # a later call of a layer: added once the layer it shares is there
             continue
-        _add_entry(graph, index, entry, version, fail)
+        _add_entry(graph, index, entry, version, fail, fill_required)
     for index, entry in deferred:
-        _add_entry(graph, index, entry, version, fail)
+        _add_entry(graph, index, entry, version, fail, fill_required)
 
     for index, entry in enumerate(edges):
         where = f"edges[{index}]"
@@ -243,7 +246,7 @@ def graph_from_dict(doc: Any, source: str = "<project>") -> tuple[NetworkGraph, 
     return graph, meta
 
 
-def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: Any) -> None:
+def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: Any, fill_required: bool = False) -> None:
     """Add one node entry of a project file, checking every value."""
     where = f"nodes[{index}]"
     if not isinstance(entry, dict):
@@ -277,7 +280,7 @@ def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: 
     ):
         raise fail(f'{where}: "position" must be [x, y] with finite numbers, got {_short(position)}')
     try:
-        canonical = spec.coerce_params(params, fill_required=False)
+        canonical = spec.coerce_params(params, fill_required=fill_required)
         group, shares = (entry.get("group"), entry.get("shares")) if version >= 2 else (None, None)
         if group is not None and (not isinstance(group, str) or group not in graph.groups):
             raise fail(f'{where}: "group" {_short(group)} is not the id of a group in this file')

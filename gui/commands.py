@@ -1,13 +1,22 @@
-"""One QUndoCommand per verb. Commands touch only the model (`NetworkGraph`); views follow its events."""
+"""One QUndoCommand per verb. Commands touch only the model (`NetworkGraph`); views follow its events.
+
+Every command checks everything when it is built and raises `EditRefused` (with a message for the user)
+for an edit the model would refuse, so that ``redo`` cannot fail: Qt keeps a command whose ``redo`` raised
+on the undo stack (and PySide6 later crashes on it). Only `gui.editor.Editor` builds and pushes them.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.graph import Edge, GraphError, NetworkGraph, validate_name
+from engine.graph import MASK_SLOT, Edge, NetworkGraph, Node, default_name, validate_name
+from engine.layers import ParamError, UnknownLayerError, get_spec
+from engine.project import ProjectError, graph_from_dict
+from gui.document import EditRefused
 
 __all__ = [
     "AddNodeCommand",
@@ -23,28 +32,52 @@ __all__ = [
 _MERGE_PARAM = 1001
 
 
+def _require_node(graph: NetworkGraph, node_id: object) -> Node:
+    if not isinstance(node_id, str) or node_id not in graph:
+        raise EditRefused(f"there is no layer {node_id!r}")
+    return graph.node(node_id)
+
+
+def _position(value: Any) -> tuple[float, float]:
+    try:
+        x, y = float(value[0]), float(value[1])
+    except (TypeError, ValueError, IndexError):
+        raise EditRefused(f"a position must be two numbers, got {str(value)[:40]}") from None
+    if not (math.isfinite(x) and math.isfinite(y)) or abs(x) > 1e9 or abs(y) > 1e9:
+        raise EditRefused("a position must be two finite numbers")
+    return x, y
+
+
 class AddNodeCommand(QUndoCommand):
-    def __init__(self, graph: NetworkGraph, layer_type: str, position: tuple[float, float], params: Mapping[str, Any] | None = None) -> None:
-        super().__init__(f"Add {layer_type}")
-        self.graph, self.layer_type, self.position, self.params = graph, layer_type, position, dict(params or {})
-        self.node_id: str | None = None
-        self.name: str | None = None
+    def __init__(
+        self, graph: NetworkGraph, layer_type: str, position: tuple[float, float], params: Mapping[str, Any] | None = None, name: str | None = None,
+    ) -> None:
+        try:
+            spec = get_spec(layer_type)
+            canonical = spec.coerce_params(params or {})
+            name = graph.unique_name(default_name(layer_type)) if name is None else validate_name(name)
+        except (UnknownLayerError, ParamError) as exc:
+            raise EditRefused(f"{layer_type}: {exc}" if not isinstance(exc, UnknownLayerError) else str(exc)) from None
+        super().__init__(f"Add {spec.type}")
+        self.graph, self.layer_type, self.params, self.name = graph, spec.type, canonical, name
+        self.position = _position(position)
+        self.node_id = graph.fresh_id()
 
     def redo(self) -> None:
-        self.node_id = self.graph.add_node(self.layer_type, self.params, name=self.name, position=self.position, node_id=self.node_id)
-        self.name = self.graph.node(self.node_id).name
+        self.graph.add_node(self.layer_type, self.params, name=self.name, position=self.position, node_id=self.node_id)
 
     def undo(self) -> None:
-        assert self.node_id is not None
         self.graph.remove_node(self.node_id)
 
 
 class _Snapshot:
-    """Nodes and the wires touching them, enough to put them back exactly (same ids, names, slots)."""
+    """Nodes and the wires touching them, enough to put them back exactly (ids, names, slots, outputs, groups, sharing)."""
 
     def __init__(self, graph: NetworkGraph, node_ids: Iterable[str]) -> None:
-        ids = [n for n in graph.node_ids() if n in set(node_ids)]  # keep insertion order
-        self.nodes = [graph.node(n) for n in ids]
+        wanted = set(node_ids)
+        ids = [n for n in graph.node_ids() if n in wanted]  # keep insertion order
+        # A layer that shares another's weights comes back after it.
+        self.nodes = sorted((graph.node(n) for n in ids), key=lambda n: n.shares is not None and n.shares in wanted)
         edges: dict[tuple[str, str, int], Edge] = {}
         for n in ids:
             for e in graph.inputs_of(n) + graph.outputs_of(n):
@@ -53,17 +86,33 @@ class _Snapshot:
 
     def restore(self, graph: NetworkGraph) -> None:
         for node in self.nodes:
-            graph.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id)
+            shares = node.shares if node.shares in graph else None
+            graph.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, shares=shares,
+                           group=node.group if node.group in graph.groups else None)
         for e in self.edges:
-            graph.connect(e.source, e.target, e.slot)
+            graph.connect(e.source, e.target, e.slot, e.output)
+
+
+def _require_edges(graph: NetworkGraph, edges: Iterable[Edge]) -> list[Edge]:
+    out = []
+    for e in edges:
+        if not graph.nx_graph.has_edge(e.source, e.target, e.slot):
+            raise EditRefused(f"there is no wire into input {e.slot + 1} of {e.target!r}")
+        out.append(Edge(e.source, e.target, e.slot, graph.nx_graph.edges[e.source, e.target, e.slot].get("output", 0)))
+    return out
 
 
 class RemoveNodesCommand(QUndoCommand):
     def __init__(self, graph: NetworkGraph, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> None:
+        node_ids = list(dict.fromkeys(node_ids))
+        for n in node_ids:
+            _require_node(graph, n)
         self.graph = graph
         self.snapshot = _Snapshot(graph, node_ids)
         node_set = {n.id for n in self.snapshot.nodes}
-        self.loose_edges = [e for e in edges if e.source not in node_set and e.target not in node_set]
+        self.loose_edges = [e for e in _require_edges(graph, edges) if e.source not in node_set and e.target not in node_set]
+        if not self.snapshot.nodes and not self.loose_edges:
+            raise EditRefused("nothing is selected")
         count = len(self.snapshot.nodes) + len(self.loose_edges)
         what = self.snapshot.nodes[0].name if len(self.snapshot.nodes) == 1 and not self.loose_edges else f"{count} items"
         super().__init__(f"Delete {what}")
@@ -71,49 +120,66 @@ class RemoveNodesCommand(QUndoCommand):
     def redo(self) -> None:
         for e in self.loose_edges:
             self.graph.disconnect(e.source, e.target, e.slot)
-        for node in self.snapshot.nodes:
+        for node in reversed(self.snapshot.nodes):
             self.graph.remove_node(node.id)
 
     def undo(self) -> None:
         self.snapshot.restore(self.graph)
         for e in self.loose_edges:
-            self.graph.connect(e.source, e.target, e.slot)
+            self.graph.connect(e.source, e.target, e.slot, e.output)
 
 
 class ConnectCommand(QUndoCommand):
-    def __init__(self, graph: NetworkGraph, source: str, target: str, slot: int | None = None) -> None:
+    def __init__(self, graph: NetworkGraph, source: str, target: str, slot: int | None = None, output: int = 0) -> None:
+        _require_node(graph, source)
+        _require_node(graph, target)
         reason = graph.check_connection(source, target)
         if reason is not None:
-            raise GraphError(reason)
+            raise EditRefused(reason)
+        used = {k for _, _, k in graph.nx_graph.in_edges(target, keys=True)}
+        if slot is None:
+            slot = graph.free_slot(target)
+        elif not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < MASK_SLOT + 64:
+            raise EditRefused(f"input slot must be a whole number from 0, got {slot!r}")
+        elif slot in used:
+            raise EditRefused(f"input {slot + 1} of {graph.node(target).name} is already connected")
+        labels = graph.node(source).spec.output_labels(graph.params_of(source))
+        if not isinstance(output, int) or isinstance(output, bool) or not 0 <= output < len(labels):
+            raise EditRefused(f"{graph.node(source).name} has no output {output!r}")
         super().__init__(f"Connect {graph.node(source).name} to {graph.node(target).name}")
-        self.graph, self.source, self.target, self.slot = graph, source, target, slot
+        self.graph, self.source, self.target, self.slot, self.output = graph, source, target, slot, output
 
     def redo(self) -> None:
-        self.slot = self.graph.connect(self.source, self.target, self.slot)
+        self.graph.connect(self.source, self.target, self.slot, self.output)
 
     def undo(self) -> None:
-        assert self.slot is not None
         self.graph.disconnect(self.source, self.target, self.slot)
 
 
 class DisconnectCommand(QUndoCommand):
     def __init__(self, graph: NetworkGraph, edge: Edge) -> None:
+        (self.edge,) = _require_edges(graph, [edge])
         super().__init__(f"Disconnect {graph.node(edge.source).name} from {graph.node(edge.target).name}")
-        self.graph, self.edge = graph, edge
+        self.graph = graph
 
     def redo(self) -> None:
         self.graph.disconnect(self.edge.source, self.edge.target, self.edge.slot)
 
     def undo(self) -> None:
-        self.graph.connect(self.edge.source, self.edge.target, self.edge.slot)
+        self.graph.connect(self.edge.source, self.edge.target, self.edge.slot, self.edge.output)
 
 
 class MoveNodesCommand(QUndoCommand):
     """A whole drag (or an auto-layout) as one step."""
 
-    def __init__(self, graph: NetworkGraph, old: Mapping[str, tuple[float, float]], new: Mapping[str, tuple[float, float]], text: str = "") -> None:
+    def __init__(self, graph: NetworkGraph, new: Mapping[str, tuple[float, float]], text: str = "") -> None:
+        if not new:
+            raise EditRefused("nothing to move")
+        # Where the layers are in the model now (the canvas moves its items before the drag is committed).
+        self.old = {n: _require_node(graph, n).position for n in new}
+        self.new = {n: _position(p) for n, p in new.items()}
         super().__init__(text or (f"Move {graph.node(next(iter(new))).name}" if len(new) == 1 else f"Move {len(new)} layers"))
-        self.graph, self.old, self.new = graph, dict(old), dict(new)
+        self.graph = graph
 
     def redo(self) -> None:
         for node_id, pos in self.new.items():
@@ -128,13 +194,16 @@ class SetParamCommand(QUndoCommand):
     """Change one parameter. Consecutive edits of the same field of the same layer merge into one step."""
 
     def __init__(self, graph: NetworkGraph, node_id: str, name: str, value: Any) -> None:
-        node = graph.node(node_id)
+        node = _require_node(graph, node_id)
+        if not node.spec.has_param(name):
+            raise EditRefused(f"{name} is not a parameter of {node.type}")
+        try:  # validate now so an invalid value never reaches the undo stack
+            new = node.spec.coerce_params({**node.params, name: value})[name]
+        except ParamError as exc:
+            raise EditRefused(str(exc)) from None
         super().__init__(f"Set {node.name}.{name}")
         self.graph, self.node_id, self.name = graph, node_id, name
-        self.old = node.params[name]
-        self.new = value
-        # Validate now so an invalid value never reaches the undo stack (raises ParamError).
-        self.new = node.spec.coerce_params({**node.params, name: value})[name]
+        self.old, self.new = node.params[name], new
 
     def id(self) -> int:
         return _MERGE_PARAM
@@ -154,8 +223,11 @@ class SetParamCommand(QUndoCommand):
 
 class RenameCommand(QUndoCommand):
     def __init__(self, graph: NetworkGraph, node_id: str, name: str) -> None:
-        old = graph.node(node_id).name
-        validate_name(name)  # refuse before the command reaches the undo stack
+        old = _require_node(graph, node_id).name
+        try:
+            validate_name(name)  # refuse before the command reaches the undo stack
+        except ParamError as exc:
+            raise EditRefused(str(exc)) from None
         super().__init__(f"Rename {old} to {name}")
         self.graph, self.node_id, self.old, self.new = graph, node_id, old, name
 
@@ -167,34 +239,49 @@ class RenameCommand(QUndoCommand):
 
 
 class PasteCommand(QUndoCommand):
-    """Add a fragment (nodes with fresh ids and unique names, and the wires among them)."""
+    """Add a fragment (nodes with fresh ids and unique names, and the wires among them).
+
+    The fragment is untrusted (clipboard text): it is read with the project loader's checks, where a
+    layer's ``name`` and ``params`` and a wire's ``slot`` are optional, and every new id and name is fixed
+    here, so that redo only replays a checked plan.
+    """
 
     def __init__(self, graph: NetworkGraph, fragment: Mapping[str, Any], offset: tuple[float, float], text: str = "Paste") -> None:
+        if not isinstance(fragment, Mapping):
+            raise EditRefused("the clipboard does not hold LayerLab layers")
+        doc = {"format": "layerlab-project", "version": 2, **{k: v for k, v in fragment.items() if k in ("nodes", "edges", "groups")}}
+        try:
+            source, _ = graph_from_dict(doc, "the clipboard", fill_required=True)
+        except ProjectError as exc:
+            raise EditRefused(exc.detail) from None
+        if not len(source):
+            raise EditRefused("the clipboard holds no layers")
+        dx, dy = _position(offset)
+        taken = {n.name for n in graph.nodes()}
+        ids = graph.fresh_ids(len(source))
+        mapping = dict(zip(source.node_ids(), ids))
+        self.nodes: list[tuple[str, str, dict[str, Any], str, tuple[float, float], str | None]] = []
+        for node in sorted(source.nodes(), key=lambda n: n.shares is not None):
+            name = node.name if node.shares is None else default_name(node.type)
+            unique = graph.unique_name(name, also_taken=taken)
+            taken.add(unique)
+            shares = mapping.get(node.shares) if node.shares is not None else None
+            position = _position((node.position[0] + dx, node.position[1] + dy))
+            self.nodes.append((mapping[node.id], node.type, dict(source.params_of(node.id)), unique, position, shares))
+        self.edges = [(mapping[e.source], mapping[e.target], e.slot, e.output) for e in source.edges()]
         super().__init__(text)
-        self.graph, self.fragment, self.offset = graph, fragment, offset
-        self.created: list[tuple[str, str]] = []  # (new id, name) so redo recreates the same ids
+        self.graph = graph
 
     def redo(self) -> None:
-        mapping: dict[str, str] = {}
-        reuse = dict(zip((n["id"] for n in self.fragment["nodes"]), self.created)) if self.created else {}
-        self.created = []
-        for node in self.fragment["nodes"]:
-            x, y = node.get("position", (0, 0))
-            previous = reuse.get(node["id"])
-            name = previous[1] if previous else self.graph.unique_name(node["name"])
-            new_id = self.graph.add_node(
-                node["type"], node["params"], name=name, position=(x + self.offset[0], y + self.offset[1]),
-                node_id=previous[0] if previous else None,
-            )
-            mapping[node["id"]] = new_id
-            self.created.append((new_id, name))
-        for edge in self.fragment["edges"]:
-            self.graph.connect(mapping[edge["source"]], mapping[edge["target"]], edge["slot"])
+        for node_id, layer_type, params, name, position, shares in self.nodes:
+            self.graph.add_node(layer_type, params, name=name, position=position, node_id=node_id, shares=shares)
+        for source, target, slot, output in self.edges:
+            self.graph.connect(source, target, slot, output)
 
     def undo(self) -> None:
-        for new_id, _ in reversed(self.created):
-            self.graph.remove_node(new_id)
+        for node_id, *_ in reversed(self.nodes):
+            self.graph.remove_node(node_id)
 
     @property
     def node_ids(self) -> list[str]:
-        return [n for n, _ in self.created]
+        return [n[0] for n in self.nodes]

@@ -7,16 +7,16 @@ trigger one pass when control returns to the event loop.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoStack
 
 from engine.analysis import Analysis, Analyzer
-from engine.graph import GraphError, GraphEvent, NetworkGraph
-from engine.layers import ParamError
+from engine.graph import GraphEvent, NetworkGraph
 from engine.project import graph_to_dict, load_design, save_project
 
 __all__ = ["Document", "EditRefused"]
@@ -41,6 +41,7 @@ class Document(QObject):
         #: Answers to the open exercise's questions, saved with the design.
         self.answers: dict[str, Any] = {}
         self.undo_stack = QUndoStack(self)
+        self._editor = None
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._analyzer = Analyzer()
         self._analysis: Analysis | None = None
@@ -48,7 +49,11 @@ class Document(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
-        self._unsubscribe = self.graph.subscribe(self._on_event)
+        # A weak subscription: the graph must not keep its document alive. Without the cycle, a dropped document
+        # is freed by reference counting; a cycle would leave it to Python's garbage collector, and PySide6
+        # crashes collecting a QUndoStack whose commands are Python objects.
+        this = weakref.ref(self)
+        self._unsubscribe = self.graph.subscribe(lambda event: (lambda doc: doc._on_event(event) if doc is not None else None)(this()))
         self.refresh()
 
     def _clean_changed(self, _clean: bool) -> None:
@@ -73,22 +78,14 @@ class Document(QObject):
         self._analysis = self._analyzer.analyse(self.graph)
         self.analysed.emit(self._analysis)
 
-    # -- editing --------------------------------------------------------------------------------
+    @property
+    def editor(self):  # noqa: ANN201 - gui.editor imports this module
+        """The editing controller of this design: the only thing that pushes undo commands."""
+        if self._editor is None:
+            from gui.editor import Editor
 
-    def push(self, command: QUndoCommand) -> None:
-        """Run ``command`` through the undo stack. Model refusals become `EditRefused`."""
-        try:
-            self.undo_stack.push(command)
-        except (ParamError, GraphError) as exc:
-            raise EditRefused(str(exc)) from None
-
-    def macro(self, text: str, commands: Iterable[QUndoCommand]) -> None:
-        self.undo_stack.beginMacro(text)
-        try:
-            for command in commands:
-                self.push(command)
-        finally:
-            self.undo_stack.endMacro()
+            self._editor = Editor(weakref.proxy(self))
+        return self._editor
 
     # -- files ----------------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ the numeric questions (answers are saved with the design; each change is an undo
 from __future__ import annotations
 
 import json
+import weakref
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -23,17 +25,25 @@ from PySide6.QtWidgets import (
 from engine.analysis import Analysis
 from engine.exercises import CriterionResult, Exercise, check_design
 from engine.project import graph_to_dict
-from gui.document import Document
+from gui.document import Document, EditRefused
 
 __all__ = ["ExercisePanel", "SetAnswerCommand"]
 
 _MARK = {"passed": ("✔", QColor("#2CA02C")), "failed": ("✖", QColor("#D62728")), "not run": ("…", QColor("#7F7F7F"))}
 
 
+#: What a project file accepts as one answer (longer answers would make the file unreadable).
+MAX_ANSWER_LENGTH = 100
+
+
 class SetAnswerCommand(QUndoCommand):
     def __init__(self, document: Document, question: str, value: str) -> None:
+        if not isinstance(value, str) or len(value) > MAX_ANSWER_LENGTH:
+            raise EditRefused(f"an answer has at most {MAX_ANSWER_LENGTH} characters")
         super().__init__(f"Answer {question}")
-        self.document, self.question = document, question
+        # The document owns its undo stack: a weak reference keeps the two out of a reference cycle.
+        self.document = document if isinstance(document, weakref.ProxyType) else weakref.proxy(document)
+        self.question = question
         self.old = document.answers.get(question)
         self.new = value
 
@@ -134,7 +144,14 @@ class ExercisePanel(QWidget):
         text = text.strip()
         if str(self.document.answers.get(question, "")) == text:
             return
-        self.document.push(SetAnswerCommand(self.document, question, text))
+        try:
+            self.document.editor.set_answer(question, text)
+        except EditRefused as exc:
+            field = self.answer_fields[question]
+            field.blockSignals(True)
+            field.setText(str(self.document.answers.get(question, "")))  # the last valid answer stays
+            field.blockSignals(False)
+            self.score.setText(f"<span style='color:#D62728'>Answer not kept: {escape(str(exc))}</span>")
 
     def _design_key(self) -> str:
         assert self.document is not None

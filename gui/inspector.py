@@ -31,7 +31,6 @@ from engine.graph import GraphEvent
 from engine.layers import INT_MAX, ParamError, ParamSpec, fmt_int, get_spec
 from engine.teaching import explain, human_bytes
 from gui.canvas.items import shape_text
-from gui.commands import RenameCommand, SetParamCommand
 from gui.document import Document, EditRefused
 
 __all__ = ["InspectorWidget", "parse_text", "value_text"]
@@ -325,7 +324,7 @@ class InspectorWidget(QWidget):
         if self.document.graph.node(self.node_id).params.get(name) == value:
             return
         try:
-            self.document.push(SetParamCommand(self.document.graph, self.node_id, name, value))
+            self.document.editor.set_param(self.node_id, name, value)
             self.error.hide()
         except (ParamError, EditRefused) as exc:
             self._refuse(str(exc))
@@ -335,7 +334,7 @@ class InspectorWidget(QWidget):
         if self.node_id is None or line.text() == self.document.graph.node(self.node_id).name:
             return
         try:
-            self.document.push(RenameCommand(self.document.graph, self.node_id, line.text()))
+            self.document.editor.rename(self.node_id, line.text())
             self.error.hide()
         except (EditRefused, ParamError) as exc:
             self._refuse(str(exc))

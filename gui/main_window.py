@@ -29,13 +29,12 @@ from PySide6.QtWidgets import (
 
 from engine.graph import GraphError
 from engine.keras_import import KerasImportError
-from engine.layers import ParamError, get_spec
+from engine.layers import ParamError
 from engine.layout import layered_positions
 from engine.project import ProjectError, graph_from_dict
 from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
-from gui.commands import AddNodeCommand, ConnectCommand, MoveNodesCommand, PasteCommand, RemoveNodesCommand
 from gui.document import Document, EditRefused
 from gui.exercise_panel import ExercisePanel
 from gui.inspector import InspectorWidget
@@ -279,7 +278,6 @@ class MainWindow(QMainWindow):
 
     def add_layer(self, layer_type: str, pos: QPointF | None = None) -> str | None:
         """Add a layer (at ``pos``, or below the selected layer and wired to it)."""
-        graph = self.document.graph
         selected = self.scene.selected_node_ids()
         source = selected[0] if len(selected) == 1 and pos is None else None
         if pos is None:
@@ -291,25 +289,17 @@ class MainWindow(QMainWindow):
                 pos = centre - QPointF(NODE_WIDTH / 2, NODE_HEIGHT / 2)
         else:
             pos = pos - QPointF(NODE_WIDTH / 2, NODE_HEIGHT / 2)
-        add = AddNodeCommand(graph, layer_type, (pos.x(), pos.y()))
-        wire = source is not None and get_spec(layer_type).max_inputs != 0
-        stack = self.document.undo_stack
-        if wire:
-            stack.beginMacro(f"Add {layer_type} after {graph.node(source).name}")
-        ok = self._try("Cannot add", lambda: self.document.push(add))
-        if ok and wire:
-            self._try("Cannot connect", lambda: self.document.push(ConnectCommand(graph, source, add.node_id)))
-        if wire:
-            stack.endMacro()
-        if ok:
-            self.scene.select_nodes([add.node_id])
-            self.view.ensureVisible(self.scene.nodes[add.node_id], 40, 40)
-        return add.node_id if ok else None
+        added: list[str] = []
+        if not self._try("Cannot add", lambda: added.append(self.document.editor.add_layer(layer_type, (pos.x(), pos.y()), after=source))):
+            return None
+        self.scene.select_nodes(added)
+        self.view.ensureVisible(self.scene.nodes[added[0]], 40, 40)
+        return added[0]
 
     def delete_selection(self) -> None:
         nodes, edges = self.scene.selected_node_ids(), self.scene.selected_edges()
         if nodes or edges:
-            self._try("Cannot delete", lambda: self.document.push(RemoveNodesCommand(self.document.graph, nodes, edges)))
+            self._try("Cannot delete", lambda: self.document.editor.remove(nodes, edges))
 
     def select_all(self) -> None:
         for item in self.scene.nodes.values():
@@ -342,23 +332,20 @@ class MainWindow(QMainWindow):
             self._paste_fragment(json.dumps(self.document.fragment(ids)).encode("utf-8"), "Duplicate")
 
     def _paste_fragment(self, raw: bytes, text: str) -> None:
-        # Clipboard content may come from anywhere: it is checked like a project file.
+        # Clipboard content may come from anywhere: the paste command checks it like a project file.
         try:
             doc = json.loads(raw.decode("utf-8"))
-            doc = {**doc, "format": "layerlab-project", "version": 1} if isinstance(doc, dict) else doc
-            graph_from_dict(doc, "clipboard")
-        except (ValueError, UnicodeDecodeError, ProjectError, RecursionError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             self.statusBar().showMessage(f"Nothing to paste: {str(exc)[:120]}", 5000)
             return
-        command = PasteCommand(self.document.graph, doc, (40.0, 40.0), text)
-        if self._try("Cannot paste", lambda: self.document.push(command)):
-            self.scene.select_nodes(command.node_ids)
+        pasted: list[str] = []
+        if self._try("Nothing to paste", lambda: pasted.extend(self.document.editor.paste(doc, (40.0, 40.0), text))):
+            self.scene.select_nodes(pasted)
 
     def auto_layout(self) -> None:
         graph = self.document.graph
         new = layered_positions(graph)
-        old = {n: graph.node(n).position for n in new}
-        self.document.push(MoveNodesCommand(graph, old, new, "Auto-layout"))
+        self._try("Cannot lay out", lambda: self.document.editor.move(new, "Auto-layout"))
         self.view.fit()
 
     # -- files -------------------------------------------------------------------------------------

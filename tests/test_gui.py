@@ -611,9 +611,7 @@ def test_attention_wires_are_named_and_list_axes_are_typed_in_the_inspector(wind
     field.editingFinished.emit()
     mha = window.add_layer("MultiHeadAttention")  # added after the selected Input: wired as its query
     graph = window.document.graph
-    from gui.commands import ConnectCommand
-
-    window.document.push(ConnectCommand(graph, x, mha))  # the second wire becomes the value
+    window.document.editor.connect(x, mha)  # the second wire becomes the value
     assert [(graph.node(e.source).name, graph.node(mha).spec.input_label(e.slot)) for e in graph.inputs_of(mha)] == [
         ("input_layer", "query"), ("input_layer", "value")]
     assert window.document.analysis[mha].status == "ok"

@@ -29,19 +29,18 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QSettings
 app = QApplication([])
 from gui.main_window import MainWindow
-from gui.commands import SetParamCommand
 w = MainWindow(settings=QSettings({settings!r}, QSettings.Format.IniFormat))
 w.show()
 assert w.open_path({design!r})
 g = w.document.graph
-w.document.push(SetParamCommand(g, g.find("c1"), "filters", 10))
-w.document.push(SetParamCommand(g, g.find("c5"), "units", 99))
+w.document.editor.set_param(g.find("c1"), "filters", 10)
+w.document.editor.set_param(g.find("c5"), "units", 99)
 end = time.monotonic() + 2.0
 while time.monotonic() < end:
     app.processEvents()
     time.sleep(0.01)
 print("edited", flush=True)
-w.document.push(SetParamCommand(g, g.find("f6"), "units", 50))  # after the last autosave: may be lost
+w.document.editor.set_param(g.find("f6"), "units", 50)  # after the last autosave: may be lost
 while True:
     app.processEvents()
     time.sleep(0.01)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneM
 from engine.analysis import Analysis
 from engine.graph import Edge, GraphError, GraphEvent
 from gui.canvas.items import ERROR, SELECTED, EdgeItem, NodeItem, PortItem
-from gui.commands import ConnectCommand, MoveNodesCommand
 from gui.document import Document, EditRefused
 
 __all__ = ["GraphScene"]
@@ -174,7 +173,7 @@ class GraphScene(QGraphicsScene):
             self._drag_source = self._drag_line = self._drag_target = None
             if target is not None:
                 try:
-                    self.document.push(ConnectCommand(self.document.graph, source.node_id, target.node_id))
+                    self.document.editor.connect(source.node_id, target.node_id)
                     self.message.emit(f"Connected {source.name} → {target.name}")
                 except (EditRefused, GraphError) as exc:
                     self.message.emit(f"Cannot connect: {exc}")
@@ -188,10 +187,4 @@ class GraphScene(QGraphicsScene):
         self._press_positions = {}
         moved = {n: self.nodes[n].pos() for n in old if self.nodes[n].pos() != old[n]}
         if moved:
-            self.document.push(
-                MoveNodesCommand(
-                    self.document.graph,
-                    {n: (old[n].x(), old[n].y()) for n in moved},
-                    {n: (p.x(), p.y()) for n, p in moved.items()},
-                )
-            )
+            self.document.editor.move({n: (p.x(), p.y()) for n, p in moved.items()})
