@@ -168,7 +168,9 @@ class Analyzer:
                 (inputs_list if k < MASK_SLOT else masks_list).append(tensor)
             inputs, masks = tuple(inputs_list), tuple(masks_list)
             data = nodes[node_id]
-            key = (data["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, node_id in cycles, bad_output)
+            # A layer on a cycle names the others in its message: their names are part of what it depends on.
+            on_cycle = tuple(nodes[n]["name"] for n in cycles[node_id]) if node_id in cycles else None
+            key = (data["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, on_cycle, bad_output)
             cached = self._cache.get(node_id)
             if cached is not None and cached[0] == key:
                 result, node_diags = cached[1], cached[2]

@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.codegen import CodegenError
     from engine.datasets import DatasetError
     from engine.keras_import import KerasImportError
-    from engine.project import ProjectError
+    from engine.project import FileRefused, ProjectError
     from engine.training import TrainingError
 
     args = _parser().parse_args(argv)
@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE if exc.bad_input else EXIT_INVALID
-    except (ProjectError, KerasImportError, CodegenError, DatasetError, _UsageError) as exc:
+    except (ProjectError, KerasImportError, CodegenError, DatasetError, _UsageError, FileRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     except BrokenPipeError:  # piped into head: stop quietly

@@ -12,7 +12,6 @@ by keeping ASCII letters, digits and underscores only. A graph with errors is re
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
 from collections.abc import Mapping
@@ -66,7 +65,12 @@ def py_literal(value: Any) -> str:
             raise CodegenError(f"{text} cannot be exported")
         return text
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=True)  # a valid Python string literal; escapes quotes, newlines, \\ and non-ASCII
+        # ascii() is a Python literal with every non-ASCII character escaped: an emoji becomes one \U0001f642,
+        # not the two lone surrogates of a JSON escape (which a Python literal keeps as two broken halves).
+        text = ascii(value)
+        if text[0] == "'":  # double quotes, as ruff writes them
+            text = '"' + text[1:-1].replace("\\'", "'").replace('"', '\\"') + '"'
+        return text
     if isinstance(value, (tuple, list)):
         inner = ", ".join(py_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"

@@ -29,7 +29,7 @@ import networkx as nx
 
 from engine.layers import LayerSpec, ParamError, get_spec
 
-__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "Group", "GraphEvent", "MASK_SLOT", "default_name", "validate_name"]
+__all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "Group", "GraphEvent", "MASK_SLOT", "default_name", "validate_name", "is_valid_text"]
 
 #: Input slots from this one up carry a Keras mask rather than data.
 MASK_SLOT = 1000
@@ -106,10 +106,21 @@ def default_name(layer_type: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def is_valid_text(text: str) -> bool:
+    """False for text holding lone surrogates (half an emoji): it cannot be saved as UTF-8 or exported."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_name(name: object) -> str:
     """Return ``name`` if Keras accepts it as a layer name, else raise `ParamError`."""
     if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name or any(ord(c) < 32 for c in name):
         raise ParamError("a layer name must be 1 to 200 characters, without '/' or control characters")
+    if not is_valid_text(name):
+        raise ParamError("a layer name must be valid Unicode text (it holds half of a character, a lone surrogate)")
     return name
 
 
@@ -132,6 +143,10 @@ class NetworkGraph:
         self._listeners: list[Callable[[GraphEvent], None]] = []
         #: Groups by id (nested models, blocks).
         self.groups: dict[str, Group] = {}
+        #: How many layers carry each name, so that a fresh unique name costs O(1), not a scan of every layer.
+        self._names: dict[str, int] = {}
+        #: The next suffix to try for a base name (``dense`` -> ``dense_7``).
+        self._next_suffix: dict[str, int] = {}
         #: Bumped when nodes or edges are added or removed.
         self.structure_rev = 0
         #: Bumped on every change.
@@ -209,6 +224,8 @@ class NetworkGraph:
 
     def find(self, name: str) -> str | None:
         """The id of the node called ``name``, if any."""
+        if name not in self._names:
+            return None
         for node_id, data in self._g.nodes(data=True):
             if data["name"] == name:
                 return node_id
@@ -221,15 +238,30 @@ class NetworkGraph:
     def unique_name(self, base: str, also_taken: set[str] | None = None) -> str:
         """``base`` if no node has it, else Keras-style ``base_1``, ``base_2`` ..., shortened so that the
         result stays a valid name (at most 200 characters)."""
-        taken = {data["name"] for _, data in self._g.nodes(data=True)} | (also_taken or set())
-        if base not in taken:
+        extra = also_taken or set()
+
+        def taken(name: str) -> bool:
+            return self._names.get(name, 0) > 0 or name in extra
+
+        if not taken(base):
             return base
-        for i in itertools.count(1):
+        start = self._next_suffix.get(base, 1)
+        for i in itertools.count(start):
             suffix = f"_{i}"
             candidate = base[: 200 - len(suffix)] + suffix
-            if candidate not in taken:
+            if not taken(candidate):
+                self._next_suffix[base] = i + 1
                 return candidate
         raise AssertionError("unreachable")
+
+    def _count_name(self, name: str, delta: int) -> None:
+        count = self._names.get(name, 0) + delta
+        if count > 0:
+            self._names[name] = count
+        else:
+            self._names.pop(name, None)
+            for base in [b for b in self._next_suffix if name.startswith(b + "_")]:
+                self._next_suffix[base] = 1  # a suffix came free: search from the start again
 
     def fresh_id(self) -> str:
         """An id no node has (the next ``add_node`` without an id would pick it)."""
@@ -292,6 +324,7 @@ class NetworkGraph:
             node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0,
             shares=shares, group=group,
         )
+        self._count_name(name, +1)
         self._emit(GraphEvent("node_added", node_id), structural=True)
         return node_id
 
@@ -300,6 +333,7 @@ class NetworkGraph:
         self._data(node_id)
         for edge in self.inputs_of(node_id) + self.outputs_of(node_id):
             self.disconnect(edge.source, edge.target, edge.slot)
+        self._count_name(self._g.nodes[node_id]["name"], -1)
         self._g.remove_node(node_id)
         self._emit(GraphEvent("node_removed", node_id), structural=True)
 
@@ -372,6 +406,8 @@ class NetworkGraph:
         data = self._data(node_id)
         validate_name(name)
         if data["name"] != name:
+            self._count_name(data["name"], -1)
+            self._count_name(name, +1)
             data["name"] = name
             self._emit(GraphEvent("renamed", node_id), structural=False)
 
@@ -386,6 +422,8 @@ class NetworkGraph:
     def clear(self) -> None:
         self._g.clear()
         self.groups.clear()
+        self._names.clear()
+        self._next_suffix.clear()
         self._emit(GraphEvent("reset"), structural=True)
 
     # -- helpers --------------------------------------------------------------------------------

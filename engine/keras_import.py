@@ -28,7 +28,8 @@ from engine.layout import layered_positions
 
 __all__ = ["KerasImportError", "import_keras_model", "graph_from_keras_config"]
 
-_MAX_CONFIG_BYTES = 64 * 1024 * 1024
+#: The largest keras.applications config is about 1 MB (NASNetLarge, 1,041 layers).
+_MAX_CONFIG_BYTES = 32 * 1024 * 1024
 _NESTED_MODELS = {"Functional", "Sequential", "Model"}
 #: Nested models deeper than this are refused (real models nest two or three deep).
 MAX_DEPTH = 32
@@ -85,9 +86,16 @@ def _read_config(source: str) -> dict[str, Any]:
                 raw = fh.attrs["model_config"]
         except OSError:
             raise fail("neither a .keras archive nor an HDF5 (.h5) model file") from None
+    if not isinstance(raw, (bytes, str)):  # an .h5 attribute that is a number or an array
+        raise fail("the model configuration is not text")
+    # Every layer names its class at least once: refuse a config that holds far too many, before parsing it
+    # (a small compressed file can unpack to a million layers).
+    marker = b'"class_name"' if isinstance(raw, bytes) else '"class_name"'
+    if raw.count(marker) > 5 * MAX_LAYERS:  # type: ignore[arg-type]
+        raise fail(f"the model has more than LayerLab's limit of {MAX_LAYERS:,} layers")
     try:
         config = json.loads(raw)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, TypeError):
         raise fail("the model configuration is not valid JSON") from None
     if not isinstance(config, dict):
         raise fail("the model configuration is not an object")
@@ -110,7 +118,14 @@ def graph_from_keras_config(config: dict[str, Any]) -> NetworkGraph:
     if count > MAX_LAYERS:
         raise KerasImportError(f"the model has {count:,} layers, more than LayerLab's limit of {MAX_LAYERS:,}")
     importer = _Importer()
-    importer.model(class_name, inner, group=None, inputs=None, share=None, depth=0)
+    try:
+        importer.model(class_name, inner, group=None, inputs=None, share=None, depth=0)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        if isinstance(exc, KerasImportError):
+            raise
+        # The config is untrusted data: a shape LayerLab's reader did not foresee is still one line.
+        where = f" (after {importer.last})" if importer.last else ""
+        raise KerasImportError(f"the model configuration is malformed{where}: {type(exc).__name__}") from None
     importer.raise_problems()
     return importer.graph
 
@@ -220,6 +235,8 @@ class _Importer:
         self.unknown: dict[tuple[str, str], list[str]] = {}
         #: Layers already reported: what they feed is not reported again.
         self.failed: set[str] = set()
+        #: The last layer read, to name where a malformed config broke off.
+        self.last = ""
         self.problems: list[str] = []
 
     # -- problems -------------------------------------------------------------------------------
@@ -402,6 +419,7 @@ class _Importer:
              share: dict[tuple[str, int], str] | None, nodes: dict[tuple[str, int], str], depth: int) -> list[Ref]:
         cls = layer.get("class_name")
         name = _layer_name(layer)
+        self.last = f"{name} ({str(cls)[:40]})"
         if cls in _NESTED_MODELS:
             return self.nested(layer, index, resolved, group, share, nodes, depth)
         spec = _spec_for(layer)

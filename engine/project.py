@@ -33,12 +33,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.graph import GraphError, NetworkGraph, validate_name
+from engine.graph import GraphError, NetworkGraph, is_valid_text, validate_name
 from engine.layers import ParamError, UnknownLayerError, get_spec
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "save_project",
     "atomic_write_text",
     "read_json_file",
+    "read_regular_file",
+    "FileRefused",
 ]
 
 FORMAT = "layerlab-project"
@@ -129,11 +132,9 @@ def read_json_file(path: str | os.PathLike[str], error: type[ProjectError] = Pro
     """Parse a JSON file strictly (no NaN, no duplicate keys, bounded size and depth) or raise ``error``."""
     source = str(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise error(source, f"file is {size:,} bytes; LayerLab reads files up to {MAX_FILE_BYTES:,} bytes")
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_regular_file(path, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        raise error(source, str(exc)) from None
     except OSError as exc:
         raise error(source, exc.strerror or str(exc)) from None
     try:
@@ -150,6 +151,26 @@ def read_json_file(path: str | os.PathLike[str], error: type[ProjectError] = Pro
         raise error(source, "the JSON is nested too deeply") from None
     except ValueError as exc:
         raise error(source, f"not valid JSON ({exc})") from None
+
+
+class FileRefused(OSError):
+    """A path that is not a regular file, or a file too large to read."""
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. Devices, FIFOs and folders are refused before
+    they are opened (reading ``/dev/urandom`` or a FIFO would never end), and at most ``limit + 1`` bytes
+    are ever read, even if the file grows meanwhile."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise FileRefused("not a regular file (a device, a pipe or a folder)")
+    if info.st_size > limit:
+        raise FileRefused(f"file is {info.st_size:,} bytes; LayerLab reads files up to {limit:,} bytes")
+    with open(path, "rb") as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise FileRefused(f"file is larger than {limit:,} bytes; LayerLab reads files up to {limit:,} bytes")
+    return raw
 
 
 def _short(value: Any) -> str:
@@ -181,6 +202,8 @@ def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool 
         value = doc.get(key, "")
         if not isinstance(value, str):
             raise fail(f'"{key}" must be text, got {_short(value)}')
+        if not is_valid_text(value):
+            raise fail(f'"{key}" holds half of a character (a lone surrogate); it cannot be saved')
         meta[key] = value
     answers = doc.get("answers", {})
     if not isinstance(answers, dict) or len(answers) > 1000 or not all(
@@ -266,8 +289,8 @@ def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: 
     if name is not None:
         try:
             validate_name(name)
-        except ParamError:
-            raise fail(f'{where}: "name" must be 1 to 200 characters without "/" or control characters, got {_short(name)}') from None
+        except ParamError as exc:
+            raise fail(f'{where}: "name": {exc}, got {_short(name)}') from None
     where = f"node {node_id!r} ({name})" if name else where
     params = entry.get("params", {})
     if not isinstance(params, dict):
@@ -316,8 +339,19 @@ def load_design(path: str | os.PathLike[str]) -> tuple[NetworkGraph, dict[str, A
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old content or the new, never a mix."""
-    target = Path(path)
+    """Write ``text`` to ``path`` so that readers see the old content or the new, never a mix.
+
+    A symbolic link is written through to the file it points to (the link stays a link); a target that
+    exists but is not a regular file (``/dev/null``, a FIFO, a folder) is refused with `FileRefused`
+    rather than replaced by a regular file. Text that cannot be encoded (lone surrogates) is refused before
+    anything is written."""
+    text.encode("utf-8")  # raises UnicodeEncodeError before the old file is touched
+    target = Path(os.path.realpath(path))
+    try:
+        if not stat.S_ISREG(os.stat(target).st_mode):
+            raise FileRefused(f"{path}: not a regular file (a device, a pipe or a folder); choose a file name")
+    except FileNotFoundError:
+        pass
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
         try:  # keep the permissions of the file being replaced (mkstemp creates it 0600)

@@ -51,6 +51,13 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def _int(spec: ParamSpec, digits: str) -> int:
+    """A whole number typed by the user; absurdly long ones (Python refuses over 4,300 digits) are refused."""
+    if len(digits.lstrip("-")) > 12:
+        raise ParamError(f"{spec.name}: {digits[:12]}... is far too large (at most 2,147,483,647)")
+    return int(digits)
+
+
 def parse_text(spec: ParamSpec, text: str) -> Any:
     """Turn what a user typed into a value for ``spec`` (checked afterwards by the spec). Never evaluates code."""
     text = text.strip()
@@ -60,13 +67,15 @@ def parse_text(spec: ParamSpec, text: str) -> Any:
         raise ParamError(f"{spec.name} needs a value")
     if spec.kind == "float":
         try:
+            if len(text) > 400:
+                raise ValueError(text)
             return float(text)
         except ValueError:
             raise ParamError(f"{spec.name} must be a number, got {text!r}") from None
     if spec.kind == "int":
         if not _INT_RE.fullmatch(text):
             raise ParamError(f"{spec.name} must be a whole number, got {text!r}")
-        return int(text)
+        return _int(spec, text)
     if spec.kind in ("ints", "shape"):
         tokens = [t.strip() for t in text.strip("()[] ").split(",") if t.strip()]
         values: list[Any] = []
@@ -74,7 +83,7 @@ def parse_text(spec: ParamSpec, text: str) -> Any:
             if token.lower() in ("none", "null", "?") and spec.kind == "shape":
                 values.append(None)
             elif _INT_RE.fullmatch(token):
-                values.append(int(token))
+                values.append(_int(spec, token))
             else:
                 raise ParamError(f"{spec.name}: {token!r} is not a whole number")
         if spec.kind == "ints" and len(values) == 1:
@@ -82,7 +91,7 @@ def parse_text(spec: ParamSpec, text: str) -> Any:
         return values
     if spec.kind in ("padding2d", "pads"):
         n = spec.length or 2
-        numbers = [int(t) for t in _INT_RE.findall(text)]
+        numbers = [_int(spec, t) for t in _INT_RE.findall(text)]
         if re.sub(r"[-\d\s,()\[\]]", "", text) or len(numbers) not in {1, n, 2 * n}:
             raise ParamError(f"{spec.name} must be one size, one size per axis ({n}), or a (before, after) pair per axis")
         if len(numbers) == 1:
@@ -100,7 +109,7 @@ def parse_text(spec: ParamSpec, text: str) -> Any:
         tokens = [t.strip() for t in text.strip("()[] ").split(",") if t.strip()]
         if not all(_INT_RE.fullmatch(t) for t in tokens):
             raise ParamError(f"{spec.name} must be an axis or axes separated by commas, got {text!r}")
-        return int(tokens[0]) if len(tokens) == 1 else [int(t) for t in tokens]
+        return _int(spec, tokens[0]) if len(tokens) == 1 else [_int(spec, t) for t in tokens]
     return text
 
 

@@ -97,7 +97,7 @@ HOSTILE = [
     ("nodes.1.params", [], '"params" must be an object'),
     ("nodes.1.id", "n1", "node 'n1': the id is used by two nodes"),
     ("nodes.1.id", 7, '"id" must be a non-empty text'),
-    ("nodes.1.name", "a/b", '"name" must be'),
+    ("nodes.1.name", "a/b", '"name": a layer name must be 1 to 200 characters'),
     ("nodes.1.position", [0, 1e300], "\"position\" must be"),
     ("nodes.1.position", [0, float("inf")], "Infinity is not a valid JSON number"),
     ("nodes.1.position", "here", '"position" must be'),
