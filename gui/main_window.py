@@ -519,6 +519,7 @@ class MainWindow(QMainWindow):
                 target.show()
                 extra.append(target)
             target.set_document(document)
+            target.autosaver.adopt(token)  # the recovery file stays until the restored design is saved
             target.statusBar().showMessage(f"Restored {recovered.describe()}", 10000)
         return extra
 

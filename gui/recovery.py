@@ -1,10 +1,12 @@
 """Autosave and crash recovery.
 
-A few seconds after an edit the open design is written, atomically, to a recovery file, never over the
-user's file: ``.NAME.layerlab-recovery.json`` beside a saved design, or a file in the recovery folder for
-an untitled one. An index in the recovery folder lists them. Saving or closing normally removes the
-recovery file; after a crash (even ``kill -9``) the next start finds it and offers to restore, losing at
-most one autosave interval of work.
+A few seconds after an edit the open design (with its exercise answers) is written, atomically, to a
+recovery file in the per-user recovery folder, never over the user's file and never beside it (as
+LibreOffice and Qt Creator do): ``NAME-<hash of the design's path>.layerlab-recovery.json``, or
+``untitled-<session>.layerlab-recovery.json``. An index in the recovery folder lists them. Saving or
+closing normally removes the recovery file; after a crash (even ``kill -9``) the next start finds it and
+offers to restore, losing at most one autosave interval of work. A restored design keeps its recovery
+file (rewritten at once under the new session) until it is saved, so a second crash loses nothing.
 
 The recovery folder is ``$LAYERLAB_DATA_DIR/recovery`` when that variable is set, else the platform's
 application data folder.
@@ -12,8 +14,10 @@ application data folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -72,22 +76,24 @@ class RecoveryStore:
         atomic_write_text(self.index_path, json.dumps(index, indent=1))
 
     def path_for(self, document: Document, token: str) -> Path:
+        """The recovery file of ``document``: in the recovery folder, named after the design's path."""
         if document.path:
-            original = Path(document.path)
-            return original.with_name(f".{original.name}.layerlab-recovery.json")
+            absolute = os.path.abspath(document.path)
+            digest = hashlib.sha256(absolute.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(absolute).stem)[:40] or "design"
+            return self.folder / f"{stem}-{digest}.layerlab-recovery.json"
         return self.folder / f"untitled-{token}.layerlab-recovery.json"
 
     def write(self, document: Document, token: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)  # the first autosave of a new design creates it
         path = self.path_for(document, token)
-        doc = graph_to_dict(document.graph, name=document.title, description=document.description)
+        doc = graph_to_dict(document.graph, name=document.title, description=document.description, answers=document.answers)
         doc["recovery"] = {"original_path": document.path, "saved_at": time.time(), "pid": os.getpid()}
-        try:
-            atomic_write_text(path, json.dumps(doc))
-        except OSError:  # a read-only folder beside the file: fall back to the recovery folder
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.folder / f"{token}.layerlab-recovery.json"
-            atomic_write_text(path, json.dumps(doc))
+        atomic_write_text(path, json.dumps(doc))
         index = self._index()
+        for other, other_path in list(index.items()):  # the same design autosaved by an earlier session
+            if other != token and other_path == str(path):
+                index.pop(other)
         index[token] = str(path)
         self._write_index(index)
         return path
@@ -111,20 +117,22 @@ class RecoveryStore:
                 info = doc.get("recovery", {}) if isinstance(doc, dict) else {}
             except ProjectError:
                 continue
-            if _alive(info.get("pid")) and info.get("pid") != os.getpid():
-                continue  # another LayerLab window is still running and owns it
+            if _alive(info.get("pid")):
+                continue  # a LayerLab that is still running owns it (another one, or this one)
             found.append((token, Recovered(str(path), info.get("original_path"), doc.get("name", ""), float(info.get("saved_at", 0)))))
         return found
 
     def restore(self, token: str, recovered: Recovered) -> Document:
-        """The recovered design as an unsaved document (Save writes to the original file)."""
+        """The recovered design, with its answers, as an unsaved document (Save writes to the original file).
+
+        The recovery file stays: the window that shows the design takes it over (`Autosaver.adopt`)."""
         doc = read_json_file(recovered.recovery_path)
         doc.pop("recovery", None)
         graph, meta = graph_from_dict(doc, recovered.recovery_path)
         document = Document(graph, recovered.original_path, meta.get("name", ""))
         document.description = meta.get("description", "")
+        document.answers = dict(meta.get("answers", {}))
         document.undo_stack.resetClean()  # unsaved: the user decides whether to keep it
-        self.discard(token)
         return document
 
 
@@ -175,6 +183,17 @@ class Autosaver(QObject):
         if self.document is not None and not self.document.modified:
             self._timer.stop()
             self.store.discard(self.token)  # saved: nothing to recover
+
+    def adopt(self, token: str) -> None:
+        """Take over a restored design's recovery file (its index entry ``token``) and rewrite it at once under
+        this session, so it survives until the design is saved, even if LayerLab dies again right away."""
+        self.store.discard(self.token)
+        self.token = token
+        if self.document is not None:
+            try:
+                self.store.write(self.document, token)
+            except OSError:
+                pass
 
     def save_now(self) -> None:
         if self.document is not None and self.document.modified:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,11 @@ def test_killed_mid_edit_then_restored(tmp_path, qtbot, monkeypatch) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert design.read_bytes() == original  # the user's file was never touched
-    assert (tmp_path / ".design.json.layerlab-recovery.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "design.json", "s.ini"]  # nothing written beside it
+    store = RecoveryStore(data / "recovery")
+    (token, recovered), = store.pending()
+    recovery_file = Path(recovered.recovery_path)
+    assert recovery_file.parent == data / "recovery"
 
     monkeypatch.setenv("LAYERLAB_DATA_DIR", str(data))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
@@ -73,9 +78,10 @@ def test_killed_mid_edit_then_restored(tmp_path, qtbot, monkeypatch) -> None:
     g = window.document.graph
     assert g.node(g.find("c1")).params["filters"] == 10 and g.node(g.find("c5")).params["units"] == 99
     assert window.document.path == str(design) and window.document.modified
-    assert not (tmp_path / ".design.json.layerlab-recovery.json").exists()  # taken over by the window
-    assert RecoveryStore(data / "recovery").pending() == []
+    assert recovery_file.exists()  # kept until the restored design is saved: a second crash loses nothing
+    assert RecoveryStore(data / "recovery").pending() == []  # owned by this running LayerLab
     window.save()
+    assert not recovery_file.exists()
     assert load_project(design)[0].node(g.find("c1")).params["filters"] == 10
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
 
@@ -88,7 +94,7 @@ def test_normal_close_leaves_no_recovery_file(tmp_path, qtbot, monkeypatch) -> N
     window.open_path(str(EXAMPLES / "vgg_block.json"), as_template=True)
     window.add_layer("Flatten")
     window.autosaver.save_now()
-    assert len(store.pending()) == 1 or store._index()  # written while editing
+    assert len(list((tmp_path / "recovery").glob("*.layerlab-recovery.json"))) == 1  # written while editing
     assert window.close()
     assert store.pending() == [] and not list((tmp_path / "recovery").glob("*.layerlab-recovery.json"))
 
@@ -138,3 +144,72 @@ def test_custom_registered_layers_are_refused_by_name(tmp_path) -> None:
     with pytest.raises(KerasImportError, match=r"1 × Sneaky layer: sneaky$"):
         import_keras_model(tmp_path / "custom.keras")
     json.loads("{}")
+
+
+RESTORER = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QSettings
+app = QApplication([])
+from gui.main_window import MainWindow
+QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+w = MainWindow(settings=QSettings({settings!r}, QSettings.Format.IniFormat))
+w.offer_recovery()
+print("restored", w.document.graph.node(w.document.graph.find("c1")).params["filters"], dict(w.document.answers), flush=True)
+while True:
+    app.processEvents()
+    time.sleep(0.01)
+"""
+
+
+def test_a_second_crash_right_after_restoring_loses_nothing(tmp_path) -> None:
+    """The restored design's recovery file stays until it is saved; answers come back too."""
+    design = tmp_path / "design.json"
+    graph, meta = load_project(EXAMPLES / "lenet5.json")
+    save_project(graph, design, name=meta["name"], answers={"q1": 2320})
+    data = tmp_path / "data"
+    env = {**os.environ, "LAYERLAB_DATA_DIR": str(data), "LAYERLAB_AUTOSAVE_SECONDS": "0.5", "QT_QPA_PLATFORM": "offscreen"}
+    editor = subprocess.Popen([sys.executable, "-c", EDITOR.format(root=str(ROOT), settings=str(tmp_path / "s.ini"), design=str(design))],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert editor.stdout.readline().strip() == "edited", editor.stderr.read()
+    finally:
+        editor.send_signal(signal.SIGKILL)
+        editor.wait(10)
+    for _ in range(2):  # restore, then die at once (before any autosave); twice
+        env_slow = {**env, "LAYERLAB_AUTOSAVE_SECONDS": "3600"}
+        restorer = subprocess.Popen([sys.executable, "-c", RESTORER.format(root=str(ROOT), settings=str(tmp_path / "s2.ini"))],
+                                    env=env_slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert restorer.stdout.readline().strip() == "restored 10 {'q1': 2320}", restorer.stderr.read()
+        finally:
+            restorer.send_signal(signal.SIGKILL)
+            restorer.wait(10)
+        (_, recovered), = RecoveryStore(data / "recovery").pending()
+        assert recovered.original_path == str(design)
+
+
+def test_the_first_autosave_of_a_new_design_creates_the_recovery_folder(tmp_path, qtbot, monkeypatch) -> None:
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    store = RecoveryStore(tmp_path / "not" / "yet" / "there")
+    window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), recovery=store)
+    qtbot.addWidget(window)
+    window.add_layer("Input")
+    window.autosaver.save_now()
+    files = list((tmp_path / "not" / "yet" / "there").glob("untitled-*.layerlab-recovery.json"))
+    assert len(files) == 1 and json.loads(files[0].read_text())["nodes"][0]["type"] == "Input"
+
+
+def test_opening_and_editing_the_bundled_examples_writes_nothing_beside_them(tmp_path, qtbot, monkeypatch) -> None:
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    before = sorted(p.name for p in EXAMPLES.iterdir())
+    store = RecoveryStore(tmp_path / "recovery")
+    window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), recovery=store)
+    qtbot.addWidget(window)
+    for name in ("lenet5.json", "vgg_block.json"):
+        assert window.open_path(str(EXAMPLES / name))
+        window.add_layer("Dropout")
+        window.autosaver.save_now()
+    assert sorted(p.name for p in EXAMPLES.iterdir()) == before
+    assert len(list((tmp_path / "recovery").glob("*.layerlab-recovery.json"))) == 1  # the open design's; the first was discarded
