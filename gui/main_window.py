@@ -32,6 +32,7 @@ from engine.keras_import import KerasImportError
 from engine.layers import ParamError
 from engine.layout import layered_positions
 from engine.project import ProjectError, graph_from_dict
+from engine.resources import resource_dir
 from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
@@ -45,8 +46,8 @@ from gui.training_panel import TrainingPanel
 
 __all__ = ["MainWindow", "EXAMPLES_DIR", "EXERCISES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples", "exercises"]
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
-EXERCISES_DIR = Path(__file__).resolve().parent.parent / "resources" / "exercises"
+EXAMPLES_DIR = resource_dir("examples")
+EXERCISES_DIR = resource_dir("exercises")
 DEFAULT_EXAMPLE = "resnet_basic_block.json"
 FRAGMENT_MIME = "application/x-layerlab-fragment"
 MAX_RECENT = 8
