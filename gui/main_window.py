@@ -76,6 +76,10 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("LayerLab", "LayerLab")
         self.resize(1500, 920)
         self.document = document if document is not None else Document()
+        self._selection_timer = QTimer(self)
+        self._selection_timer.setSingleShot(True)
+        self._selection_timer.setInterval(0)
+        self._selection_timer.timeout.connect(self._sync_selection)
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
@@ -249,7 +253,12 @@ class MainWindow(QMainWindow):
         self.bottom.setTabText(1, f"Problems ({errors + warnings})" if analysis.diagnostics else "Problems")
 
     def _on_canvas_selection(self) -> None:
-        ids = self.scene.selected_node_ids()
+        # Select All or deleting many layers changes the selection once per item: follow it once per
+        # event-loop turn, not once per item (the inspector and the summary are not cheap to refresh).
+        self._selection_timer.start()
+
+    def _sync_selection(self) -> None:
+        ids = self.scene.selected_node_ids() if self.scene is not None else []
         self.inspector.show_nodes(ids)
         self.summary.select_nodes(ids)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -150,13 +150,21 @@ class SummaryPanel(_AnalysisPanel):
     def select_nodes(self, node_ids: list[str]) -> None:
         """Mirror the canvas selection (without echoing it back)."""
         self._syncing = True
-        self.table.clearSelection()
-        mode = self.table.selectionMode()
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
-        for node_id in node_ids:
-            if node_id in self._rows:
-                self.table.selectRow(self._rows[node_id])
-        self.table.setSelectionMode(mode)
+        # One selection change for the whole set (selectRow per layer costs seconds on 1,000 layers):
+        # contiguous rows become one range.
+        rows = sorted(self._rows[n] for n in node_ids if n in self._rows)
+        selection = QItemSelection()
+        model = self.table.model()
+        last = self.table.columnCount() - 1
+        start = previous = None
+        for row in [*rows, None]:
+            if start is not None and (row is None or row != previous + 1):
+                selection.select(model.index(start, 0), model.index(previous, last))
+                start = None
+            if row is not None and start is None:
+                start = row
+            previous = row
+        self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         if len(node_ids) == 1 and node_ids[0] in self._rows:
             self.table.scrollToItem(self.table.item(self._rows[node_ids[0]], 0))
         self._syncing = False

@@ -636,3 +636,22 @@ def test_an_lstm_with_states_shows_every_output(window) -> None:
     assert "Output state_h: <b>(None, 256)</b>" in text and "Output state_c: <b>(None, 256)</b>" in text
     row = next(r for r in range(window.summary.table.rowCount()) if window.summary.table.item(r, 0).text().startswith("lstm_1 "))
     assert window.summary.table.item(row, 4).text() == "input_layer_1, lstm.state_h, lstm.state_c"
+
+
+def test_select_all_and_delete_refresh_the_panels_once_not_once_per_layer(window, monkeypatch) -> None:
+    """51 s for Select All on DenseNet121 came from one inspector and summary refresh per selected item."""
+    open_example(window, "densenet121.json")
+    calls = []
+    original = window.inspector.show_nodes
+    monkeypatch.setattr(window.inspector, "show_nodes", lambda ids: (calls.append(len(ids)), original(ids)))
+    window.select_all()
+    QApplication.processEvents()
+    assert calls == [429]
+    selected_rows = {i.row() for i in window.summary.table.selectedIndexes()}
+    assert len(selected_rows) == 429
+    calls.clear()
+    window.delete_selection()
+    QApplication.processEvents()
+    assert len(window.document.graph) == 0 and calls == [0]
+    window.document.undo_stack.undo()
+    assert len(window.document.graph) == 429
