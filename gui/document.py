@@ -17,9 +17,13 @@ from PySide6.QtGui import QUndoStack
 
 from engine.analysis import Analysis, Analyzer
 from engine.graph import GraphEvent, NetworkGraph
-from engine.project import graph_to_dict, load_design, save_project
+from engine.project import ProjectError, graph_to_dict, load_design, save_project
 
 __all__ = ["Document", "EditRefused"]
+
+
+#: The largest design the editor opens: drawing takes about 1.5 ms per layer, so 5,000 layers open in about 8 s.
+MAX_CANVAS_LAYERS = 5_000
 
 
 class EditRefused(Exception):
@@ -99,8 +103,14 @@ class Document(QObject):
 
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> Document:
-        """Load a project or import a Keras model. Raises ProjectError / KerasImportError."""
+        """Load a project or import a Keras model. Raises ProjectError / KerasImportError; a design larger
+        than the canvas draws in reasonable time (`MAX_CANVAS_LAYERS`) is refused with what to do instead."""
         graph, meta, is_project = load_design(path)
+        if len(graph) > MAX_CANVAS_LAYERS:
+            raise ProjectError(
+                path, f"{len(graph):,} layers is more than the editor draws ({MAX_CANVAS_LAYERS:,}); "
+                f"the design itself is fine: use `layerlab summary {Path(path).name}` for its shapes and counts",
+            )
         doc = cls(graph, path if is_project else None, meta.get("name", ""), parent)
         doc.description = meta.get("description", "")
         doc.answers = dict(meta.get("answers", {}))

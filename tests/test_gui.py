@@ -655,3 +655,20 @@ def test_select_all_and_delete_refresh_the_panels_once_not_once_per_layer(window
     assert len(window.document.graph) == 0 and calls == [0]
     window.document.undo_stack.undo()
     assert len(window.document.graph) == 429
+
+
+def test_a_design_too_large_to_draw_is_refused_with_what_to_do_and_the_open_design_stays(window, tmp_path, monkeypatch) -> None:
+    from gui.document import MAX_CANVAS_LAYERS
+
+    n = MAX_CANVAS_LAYERS + 1
+    doc = {"format": "layerlab-project", "version": 1,
+           "nodes": [{"id": "n0", "type": "Input", "params": {"shape": [4]}}] + [{"id": f"n{i}", "type": "Dense", "params": {"units": 4}} for i in range(1, n)],
+           "edges": [{"source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, n)]}
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(doc))
+    open_example(window, "lenet5.json")
+    messages = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: messages.append(a[2]))
+    assert not window.open_path(str(path))
+    assert "5,001 layers is more than the editor draws (5,000)" in messages[0] and "layerlab summary huge.json" in messages[0]
+    assert window.document.graph.find("c1") is not None  # the design that was open is still there
