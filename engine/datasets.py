@@ -131,17 +131,38 @@ _CSV = '''def load_data():
     from sklearn.model_selection import train_test_split
 
     path, target = {path}, {target}
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (csv.Error, UnicodeDecodeError) as exc:  # a huge field, a NUL byte, not UTF-8
+        raise ValueError(path + ": not a readable CSV file (" + str(exc)[:120] + ")") from None
+    if not rows:
+        raise ValueError(path + ": the file is empty")
     header, rows = rows[0], [row for row in rows[1:] if row]
     if target not in header:
         raise ValueError("column " + repr(target) + " is not in " + path + "; columns: " + ", ".join(header))
     t = header.index(target)
-    try:
-        x = np.array([[float(v) for i, v in enumerate(row) if i != t] for row in rows], dtype="float32")
-    except ValueError as exc:
-        raise ValueError(path + ": every column but the target must be numeric (" + str(exc) + ")") from None
-    labels = [row[t] for row in rows]
+    values = []
+    for r, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(path + ": row " + str(r) + " has " + str(len(row)) + " values, the header has " + str(len(header)))
+        numbers = []
+        for i, v in enumerate(row):
+            if i == t:
+                continue
+            try:
+                number = float(v)
+            except ValueError:
+                raise ValueError(path + ": row " + str(r) + ", column " + repr(header[i]) + " holds " + repr(v[:40]) + "; every column but the target must be numeric") from None
+            if not np.isfinite(number):
+                raise ValueError(path + ": row " + str(r) + ", column " + repr(header[i]) + " is " + v.strip() + "; fill in or drop that row")
+            numbers.append(number)
+        values.append(numbers)
+    x = np.array(values, dtype="float32")
+    labels = [row[t].strip() for row in rows]
+    missing = next((r for r, v in enumerate(labels, start=2) if v.lower() in ("", "nan", "na", "null", "none")), None)
+    if missing is not None:
+        raise ValueError(path + ": row " + str(missing) + " has no label in column " + repr(target) + "; fill it in or drop the row")
     classes = sorted(set(labels))
     y = np.array([classes.index(v) for v in labels], dtype="int64")
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)

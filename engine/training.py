@@ -167,7 +167,24 @@ def check_data(graph: NetworkGraph, config: TrainConfig, x: Any, y: Any) -> int:
             f"{name} {what} {have_text}, your Input is {_dims(want)}: set the Input shape to {list(have)}",
             True,
         )
-    classes = int(y.max()) + 1 if len(y) else 0
+    import numpy as np
+
+    x_values = np.asarray(x)
+    if x_values.dtype.kind in "fc" and not np.isfinite(x_values).all():
+        bad = np.argwhere(~np.isfinite(x_values))[0]
+        raise TrainingError(f"{name}: sample {bad[0] + 1} holds {x_values[tuple(bad)]} (at {tuple(int(i) for i in bad[1:])}); "
+                            "the data must be finite numbers before training", True)
+    labels = np.asarray(y).reshape(-1)
+    if labels.dtype.kind not in "iub":
+        if labels.dtype.kind != "f":
+            raise TrainingError(f"{name}: the labels are {labels.dtype} values such as {str(labels[0])[:20]!r}; classes must be numbered 0, 1, 2, ...", True)
+        bad_index = next((i for i, v in enumerate(labels) if not np.isfinite(v) or v != int(v)), None)
+        if bad_index is not None:
+            raise TrainingError(f"{name}: label {bad_index + 1} is {labels[bad_index]}; classes must be whole numbers 0, 1, 2, ...", True)
+    if len(labels) and labels.min() < 0:
+        bad_index = int(np.argmin(labels))
+        raise TrainingError(f"{name}: label {bad_index + 1} is {labels[bad_index]}; classes must be numbered from 0 (0, 1, 2, ...)", True)
+    classes = int(labels.max()) + 1 if len(labels) else 0
     out_shape, _ = _output_info(graph, analysis)
     units = out_shape[-1]
     if len(out_shape) != 1:
