@@ -12,6 +12,9 @@ import os
 import sys
 import threading
 
+#: A request is one design and its settings: far below this.
+MAX_REQUEST_BYTES = 256 * 1024 * 1024
+
 
 def main() -> int:
     from engine.training import worker_main
@@ -32,9 +35,16 @@ def main() -> int:
             sys.stdout.flush()
 
     try:
-        request = json.loads(sys.stdin.readline())
-    except ValueError:
-        emit({"type": "error", "message": "the worker received no valid request", "bad_input": True})
+        request = json.loads(sys.stdin.readline(MAX_REQUEST_BYTES))
+    except (ValueError, RecursionError):
+        request = None
+    if (
+        not isinstance(request, dict)
+        or not isinstance(request.get("project"), dict)
+        or not isinstance(request.get("config"), dict)
+        or not isinstance(request.get("model_path"), (str, type(None)))
+    ):
+        emit({"type": "error", "message": "the worker received no valid request (expected {project, config, model_path})", "bad_input": True})
         return 2
 
     def watch_stdin() -> None:
