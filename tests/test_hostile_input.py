@@ -174,7 +174,8 @@ def test_nameless_layers_load_with_keras_names() -> None:
     assert names[:3] == ["dense", "dense_1", "dense_2"] and len(set(names)) == 20_000
 
 
-@pytest.mark.parametrize("request_line", ["[1, 2]", '{"project": 3}', "[" * 100_000 + "]" * 100_000, "garbage", '{"project": {}, "config": {}, "model_path": 7}'])
+@pytest.mark.parametrize("request_line", ["[1, 2]", '{"project": 3}', "[" * 100_000 + "]" * 100_000, "garbage", '{"project": {}, "config": {}, "model_path": 7}'],
+                         ids=["list", "project-not-object", "deeply-nested", "garbage", "model-path-number"])
 def test_the_training_worker_answers_a_bad_request_with_one_json_error_line(request_line: str) -> None:
     result = subprocess.run([sys.executable, "-m", "engine.worker"], input=request_line + "\n", capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
