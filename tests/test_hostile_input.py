@@ -181,3 +181,53 @@ def test_the_training_worker_answers_a_bad_request_with_one_json_error_line(requ
                             cwd=ROOT, timeout=60)
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["type"] == "error" and "Traceback" not in result.stderr
+
+
+def _hostile_files(tmp_path) -> list[Path]:  # noqa: ANN001
+    files = []
+    for what in ("a layer config that is a list", "inbound nodes as an int", "a backward-only Bidirectional"):
+        config = _functional()
+        CRAFTED[what](config)
+        path = tmp_path / f"{len(files)}.keras"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("config.json", json.dumps(config))
+        files.append(path)
+    half = tmp_path / "half.json"
+    half.write_text('{"format": "layerlab-project", "version": 1, "name": "\\ud800", "nodes": []}')
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 50_000 + "]" * 50_000)
+    return [*files, half, fifo, deep]
+
+
+def test_hostile_files_through_every_command_and_the_editor(tmp_path, qtbot) -> None:  # noqa: ANN001
+    exercise = str(ROOT / "resources" / "exercises" / "ex01_dense_parameters.json")
+    lenet = str(ROOT / "resources" / "examples" / "lenet5.json")
+    for path in _hostile_files(tmp_path):
+        for args in (["summary", str(path)], ["export", str(path), "-o", str(tmp_path / "out.py")], ["diff", lenet, str(path)],
+                     ["check", exercise, str(path)], ["import", str(path), "-o", str(tmp_path / "imported.json")]):
+            if args[0] == "import" and path.suffix != ".keras":
+                continue
+            result = cli(*args, timeout=30)
+            assert result.returncode in (1, 2) and "Traceback" not in result.stderr, (args, result.stderr[-500:])
+            assert result.stderr.strip().startswith("error:") or result.returncode == 1, (args, result.stderr[-300:])
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.main_window import MainWindow
+
+    shown = []
+    original = QMessageBox.warning
+    QMessageBox.warning = staticmethod(lambda *a, **k: shown.append(a[2]))  # type: ignore[method-assign]
+    try:
+        window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        again = tmp_path / "again"
+        again.mkdir()
+        for path in _hostile_files(again):
+            assert not window.open_path(str(path))
+    finally:
+        QMessageBox.warning = original  # type: ignore[method-assign]
+    assert len(shown) == 6 and all("\n" not in m for m in shown)
