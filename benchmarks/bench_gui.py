@@ -149,6 +149,36 @@ def run() -> list[dict]:
     select_delete = sorted(select_delete_times)[1]
     results.append(report("Select All + Delete on 1,000 layers (ms)", select_delete * 1e3, "ms", "engine removes 1,000 layers",
                           sorted(engine_delete_times)[1] * 1e3, "< 200 ms", select_delete < 0.200))
+
+    # A 100,000-layer design (issue 10): the editor refuses it with a message within 10 s (loading is linear).
+    import json
+    import tempfile
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from engine.project import load_project as load
+
+    n = 100_000
+    doc = {"format": "layerlab-project", "version": 1,
+           "nodes": [{"id": "n0", "type": "Input", "params": {"shape": [8]}}] + [{"id": f"n{i}", "type": "Dense", "params": {"units": 8}} for i in range(1, n)],
+           "edges": [{"source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, n)]}
+    with tempfile.TemporaryDirectory() as folder:
+        big = os.path.join(folder, "chain100k.json")
+        with open(big, "w") as fh:
+            json.dump(doc, fh)
+        start = time.perf_counter()
+        load(big)
+        engine_load = time.perf_counter() - start
+        original = QMessageBox.warning
+        QMessageBox.warning = staticmethod(lambda *a, **k: None)  # type: ignore[method-assign]
+        try:
+            start = time.perf_counter()
+            refused = not window.open_path(big)
+            editor_open = time.perf_counter() - start
+        finally:
+            QMessageBox.warning = original  # type: ignore[method-assign]
+    results.append(report("editor opens (refuses) a 100,000-layer design (s)", editor_open, "s", "engine loads the file", engine_load,
+                          "< 10 s, with a message", refused and editor_open < 10.0))
     return results
 
 
