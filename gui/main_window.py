@@ -76,10 +76,6 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("LayerLab", "LayerLab")
         self.resize(1500, 920)
         self.document = document if document is not None else Document()
-        self._selection_timer = QTimer(self)
-        self._selection_timer.setSingleShot(True)
-        self._selection_timer.setInterval(0)
-        self._selection_timer.timeout.connect(self._sync_selection)
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
@@ -253,12 +249,7 @@ class MainWindow(QMainWindow):
         self.bottom.setTabText(1, f"Problems ({errors + warnings})" if analysis.diagnostics else "Problems")
 
     def _on_canvas_selection(self) -> None:
-        # Select All or deleting many layers changes the selection once per item: follow it once per
-        # event-loop turn, not once per item (the inspector and the summary are not cheap to refresh).
-        self._selection_timer.start()
-
-    def _sync_selection(self) -> None:
-        ids = self.scene.selected_node_ids() if self.scene is not None else []
+        ids = self.scene.selected_node_ids()
         self.inspector.show_nodes(ids)
         self.summary.select_nodes(ids)
 
@@ -309,11 +300,13 @@ class MainWindow(QMainWindow):
     def delete_selection(self) -> None:
         nodes, edges = self.scene.selected_node_ids(), self.scene.selected_edges()
         if nodes or edges:
+            # Deselect first, as one change: removing 1,000 selected items would otherwise announce
+            # 1,000 selection changes, each refreshing the inspector and the summary.
+            self.scene.select_nodes([])
             self._try("Cannot delete", lambda: self.document.editor.remove(nodes, edges))
 
     def select_all(self) -> None:
-        for item in self.scene.nodes.values():
-            item.setSelected(True)
+        self.scene.select_nodes(list(self.scene.nodes))
 
     def copy(self) -> None:
         ids = self.scene.selected_node_ids()

@@ -639,7 +639,8 @@ def test_an_lstm_with_states_shows_every_output(window) -> None:
 
 
 def test_select_all_and_delete_refresh_the_panels_once_not_once_per_layer(window, monkeypatch) -> None:
-    """51 s for Select All on DenseNet121 came from one inspector and summary refresh per selected item."""
+    """51 s for Select All on DenseNet121 came from one inspector and summary refresh per selected item: the scene
+    now announces a whole selection (and the deselection before a delete) as one change."""
     open_example(window, "densenet121.json")
     calls = []
     original = window.inspector.show_nodes

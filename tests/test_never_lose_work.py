@@ -163,6 +163,17 @@ while True:
 """
 
 
+def _run_until_killed(code: str, env: dict[str, str]) -> str:
+    """Run an editor script until it prints its first line, then kill -9 it; returns that line."""
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        return line or proc.stderr.read()[-2000:]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
 def test_a_second_crash_right_after_restoring_loses_nothing(tmp_path) -> None:
     """The restored design's recovery file stays until it is saved; answers come back too."""
     design = tmp_path / "design.json"
@@ -170,22 +181,10 @@ def test_a_second_crash_right_after_restoring_loses_nothing(tmp_path) -> None:
     save_project(graph, design, name=meta["name"], answers={"q1": 2320})
     data = tmp_path / "data"
     env = {**os.environ, "LAYERLAB_DATA_DIR": str(data), "LAYERLAB_AUTOSAVE_SECONDS": "0.5", "QT_QPA_PLATFORM": "offscreen"}
-    editor = subprocess.Popen([sys.executable, "-c", EDITOR.format(root=str(ROOT), settings=str(tmp_path / "s.ini"), design=str(design))],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert editor.stdout.readline().strip() == "edited", editor.stderr.read()
-    finally:
-        editor.send_signal(signal.SIGKILL)
-        editor.wait(10)
+    assert _run_until_killed(EDITOR.format(root=str(ROOT), settings=str(tmp_path / "s.ini"), design=str(design)), env) == "edited"
     for _ in range(2):  # restore, then die at once (before any autosave); twice
-        env_slow = {**env, "LAYERLAB_AUTOSAVE_SECONDS": "3600"}
-        restorer = subprocess.Popen([sys.executable, "-c", RESTORER.format(root=str(ROOT), settings=str(tmp_path / "s2.ini"))],
-                                    env=env_slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert restorer.stdout.readline().strip() == "restored 10 {'q1': 2320}", restorer.stderr.read()
-        finally:
-            restorer.send_signal(signal.SIGKILL)
-            restorer.wait(10)
+        code = RESTORER.format(root=str(ROOT), settings=str(tmp_path / "s2.ini"))
+        assert _run_until_killed(code, {**env, "LAYERLAB_AUTOSAVE_SECONDS": "3600"}) == "restored 10 {'q1': 2320}"
         (_, recovered), = RecoveryStore(data / "recovery").pending()
         assert recovered.original_path == str(design)
 

@@ -73,13 +73,22 @@ def test_bad_arguments_and_invalid_graph(tmp_path) -> None:
 
 
 def test_nan_loss_stops_with_a_message(tmp_path) -> None:
+    x = (np.random.default_rng(0).normal(size=(64, 4)) * 1e18).astype("float32")  # finite, but far too large
+    np.savez(tmp_path / "big.npz", x_train=x, y_train=np.arange(64) % 3)
+    save_project(dense_net(4, 3), tmp_path / "net.json")
+    result = run("train", str(tmp_path / "net.json"), "--dataset", str(tmp_path / "big.npz"), "--epochs", "2", "--lr", "1e6")
+    assert result.returncode == 1
+    assert "the loss became nan" in result.stderr and "lower the learning rate" in result.stderr
+
+
+def test_inf_in_the_data_is_blamed_on_the_data_before_training(tmp_path) -> None:
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     x[5, 2] = np.inf
     np.savez(tmp_path / "bad.npz", x_train=x, y_train=np.arange(64) % 3)
     save_project(dense_net(4, 3), tmp_path / "net.json")
     result = run("train", str(tmp_path / "net.json"), "--dataset", str(tmp_path / "bad.npz"), "--epochs", "2")
-    assert result.returncode == 1
-    assert "the loss became nan" in result.stderr and "lower the learning rate" in result.stderr
+    assert result.returncode == 2
+    assert "sample 6 holds inf (at (2,)); the data must be finite numbers before training" in result.stderr
 
 
 def test_huge_model_is_refused_with_a_memory_estimate() -> None:

@@ -105,10 +105,16 @@ class GraphScene(QGraphicsScene):
         return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
 
     def select_nodes(self, node_ids: list[str]) -> None:
-        self.clearSelection()
-        for node_id in node_ids:
-            if node_id in self.nodes:
-                self.nodes[node_id].setSelected(True)
+        """Select exactly these layers, announced as one selection change (not one per item)."""
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for node_id in node_ids:
+                if node_id in self.nodes:
+                    self.nodes[node_id].setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self.selectionChanged.emit()
 
     # -- gestures: wiring ------------------------------------------------------------------------
 
