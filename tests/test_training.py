@@ -73,10 +73,10 @@ def test_bad_arguments_and_invalid_graph(tmp_path) -> None:
 
 
 def test_nan_loss_stops_with_a_message(tmp_path) -> None:
-    x = (np.random.default_rng(0).normal(size=(64, 4)) * 1e18).astype("float32")  # finite, but far too large
+    x = (np.sign(np.random.default_rng(0).normal(size=(64, 4))) * 3e38).astype("float32")  # finite, but at float32's limit
     np.savez(tmp_path / "big.npz", x_train=x, y_train=np.arange(64) % 3)
     save_project(dense_net(4, 3), tmp_path / "net.json")
-    result = run("train", str(tmp_path / "net.json"), "--dataset", str(tmp_path / "big.npz"), "--epochs", "2", "--lr", "1e6")
+    result = run("train", str(tmp_path / "net.json"), "--dataset", str(tmp_path / "big.npz"), "--epochs", "2", "--lr", "9")
     assert result.returncode == 1
     assert "the loss became nan" in result.stderr and "lower the learning rate" in result.stderr
 
