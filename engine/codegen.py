@@ -215,6 +215,7 @@ class _Writer:
         self.imports: set[str] = set()
         self.layer_objects: dict[str, str] = {}  # node owning shared weights -> variable holding the layer
         self.group_models: dict[str, str] = {}  # group -> variable holding its model
+        self.layer_names = {d["name"] for _, d in self.g.nodes(data=True) if get_spec(d["type"]).call != "op"}
 
     # -- structure ------------------------------------------------------------------------------
 
@@ -341,9 +342,8 @@ class _Writer:
         return wrap_call(indent, f"{target} = {self.layer_class(spec)}", layer_args(data["type"], data["params"], data["name"], spec.call_params), f"({', '.join(args)})")
 
     def op_name_taken(self, function: str) -> bool:
-        if not hasattr(self, "_layer_names"):
-            self._layer_names = {d["name"] for _, d in self.g.nodes(data=True) if get_spec(d["type"]).call != "op"}
-        return any(name == function or re.fullmatch(re.escape(function) + r"_\d+", name) for name in self._layer_names)
+        """A layer already has the name Keras would give this operation (``add``, ``add_1``, ...)."""
+        return any(name == function or re.fullmatch(re.escape(function) + r"_\d+", name) for name in self.layer_names)
 
     def layer_class(self, spec: Any) -> str:
         if spec.keras_module == "keras.layers":

@@ -255,21 +255,29 @@ def _depthwise_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int
     return depthwise + pointwise, f"{text} + pointwise {where} * {channels} * {p['filters']} = {fmt_int(depthwise + pointwise)}"
 
 
-def _depthwise(n: int) -> LayerSpec:
-    name = f"DepthwiseConv{n}D"
+def _depthwise_like(name: str, n: int, doc: str, params: tuple[ParamSpec, ...], count) -> LayerSpec:  # noqa: ANN001
+    """Depthwise and separable convolutions differ only in their parameters and weights."""
     return LayerSpec(
         type=name,
         family="Convolution",
-        doc="One filter per input channel, no mixing across channels: far fewer weights than a full convolution.",
-        params=(_kernel(n), _strides(n), padding_param(), _DEPTH_MULTIPLIER, _dilation(n), activation_param(), use_bias_param()),
+        doc=doc,
+        params=params,
         shape_rule=_depthwise_shape(name, n),
-        count_rule=_depthwise_count,
+        count_rule=count,
         macs_rule=_depthwise_macs,
         window_rule=conv_window,
         receptive="window",
         label_rule=conv_label,
         warn_rule=_stride_dilation_warn,
         warn_code="runtime",
+    )
+
+
+def _depthwise(n: int) -> LayerSpec:
+    return _depthwise_like(
+        f"DepthwiseConv{n}D", n, "One filter per input channel, no mixing across channels: far fewer weights than a full convolution.",
+        (_kernel(n), _strides(n), padding_param(), _DEPTH_MULTIPLIER, _dilation(n), activation_param(), use_bias_param()),
+        _depthwise_count,
     )
 
 
@@ -289,20 +297,10 @@ def _separable_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCou
 
 
 def _separable(n: int) -> LayerSpec:
-    name = f"SeparableConv{n}D"
-    return LayerSpec(
-        type=name,
-        family="Convolution",
-        doc="A depthwise convolution followed by a 1x1 convolution: a full convolution's job with a fraction of the weights.",
-        params=(_FILTERS, _kernel(n), _strides(n), padding_param(), _dilation(n), _DEPTH_MULTIPLIER, activation_param(), use_bias_param()),
-        shape_rule=_depthwise_shape(name, n),
-        count_rule=_separable_count,
-        macs_rule=_depthwise_macs,
-        window_rule=conv_window,
-        receptive="window",
-        label_rule=conv_label,
-        warn_rule=_stride_dilation_warn,
-        warn_code="runtime",
+    return _depthwise_like(
+        f"SeparableConv{n}D", n, "A depthwise convolution followed by a 1x1 convolution: a full convolution's job with a fraction of the weights.",
+        (_FILTERS, _kernel(n), _strides(n), padding_param(), _dilation(n), _DEPTH_MULTIPLIER, activation_param(), use_bias_param()),
+        _separable_count,
     )
 
 
