@@ -250,6 +250,10 @@ class PasteCommand(QUndoCommand):
         if not isinstance(fragment, Mapping):
             raise EditRefused("the clipboard does not hold LayerLab layers")
         doc = {"format": "layerlab-project", "version": 2, **{k: v for k, v in fragment.items() if k in ("nodes", "edges", "groups")}}
+        nodes = doc.get("nodes")
+        if isinstance(nodes, list):  # a copied later call of a shared layer, without the layer: paste it as its own layer
+            ids = {n.get("id") for n in nodes if isinstance(n, dict)}
+            doc["nodes"] = [{k: v for k, v in n.items() if k != "shares"} if isinstance(n, dict) and n.get("shares") not in ids else n for n in nodes]
         try:
             source, _ = graph_from_dict(doc, "the clipboard", fill_required=True)
         except ProjectError as exc:

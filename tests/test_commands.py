@@ -233,3 +233,18 @@ def test_a_wire_onto_an_occupied_merge_input_is_refused_when_built() -> None:
     with pytest.raises(EditRefused, match=r"input_layer has no output 2"):
         doc.editor.connect(g.find("input_layer"), add, output=2)
     assert doc.undo_stack.count() == 1
+
+
+def test_copying_a_later_call_of_a_shared_layer_alone_pastes_it_as_its_own_layer() -> None:
+    from engine.keras_import import graph_from_keras_config
+    from tests.corpus.compare import load
+
+    doc = Document(graph_from_keras_config(load("shared_dense_tower")["config"]))
+    _KEEP.append(doc)
+    g = doc.graph
+    second = g.find("shared_dense (call 2)")
+    ids = doc.editor.paste(doc.fragment([second]), (40, 40), "Duplicate")
+    pasted = g.node(ids[0])
+    assert pasted.shares is None and pasted.type == "Dense" and pasted.params["units"] == 8
+    together = doc.editor.paste(doc.fragment([g.find("shared_dense"), second]), (80, 80))
+    assert g.node(together[1]).shares == together[0]  # copied with its layer, it still shares that layer's weights
