@@ -51,10 +51,11 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | N
         data = g.nodes[node_id]
         result = analysis.results[node_id]
         count = result.params
+        extra: dict[str, Any] = {}
         if result.extra_outputs:
-            extra = {"output_shapes": [batch_shape(t.shape) for t in result.outputs]}
-        else:
-            extra = {}
+            extra["output_shapes"] = [batch_shape(t.shape) for t in result.outputs]
+        if data.get("group") is not None:
+            extra["group"] = "/".join(graph.group_path(data["group"]))
         rows.append({
             "id": node_id,
             "name": data["name"],
@@ -121,7 +122,8 @@ def summary_text(graph: NetworkGraph, analysis: Analysis, title: str = "", width
             shape = "[" + ", ".join(_shape_text(tuple(s[1:])) for s in row["output_shapes"]) + "]"
         if row["status"] == "error":
             shape = "ERROR"
-        cells.append((f"{row['name']} ({row['type']})", shape, params, ", ".join(row["inputs"]) or "-"))
+        name = f"{row['group']}/{row['name']}" if "group" in row else row["name"]
+        cells.append((f"{name} ({row['type']})", shape, params, ", ".join(row["inputs"]) or "-"))
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
     widths[0] = min(widths[0], 48)
     widths[3] = max(12, min(widths[3], width - sum(widths[:3]) - 6))

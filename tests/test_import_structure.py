@@ -124,3 +124,14 @@ def test_cli_import_with_errors_exits_1_and_gives_no_parameter_count(tmp_path) -
     result = _cli("import", str(path), "-o", str(tmp_path / "m.json"))
     assert result.returncode == 1
     assert "parameters)" not in result.stdout and "1 error(s)" in result.stderr and "kernel 40 is larger than the input" in result.stderr
+
+
+def test_summaries_name_the_nested_model_a_layer_belongs_to() -> None:
+    from engine.report import summary_json, summary_text
+
+    graph = graph_from_keras_config(load("siamese_network")["config"])
+    analysis = analyse(graph)
+    rows = summary_json(graph, analysis)["layers"]
+    convs = [r for r in rows if r["name"] == "conv2d"]
+    assert [r["group"] for r in convs] == ["embedding", "embedding"] and [r["params"] for r in convs] == [416, 0]
+    assert "embedding/conv2d (Conv2D)" in summary_text(graph, analysis)

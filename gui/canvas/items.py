@@ -230,7 +230,7 @@ class NodeItem(QGraphicsObject):
         if result is not None and result.extra_outputs:  # e.g. an LSTM's states: "+ state_h, state_c"
             shape += " + " + ", ".join(self.spec.output_labels(self.node_params)[1:])
         params = "? params" if result is None or result.params is None else f"{fmt_int(result.params.total)} params"
-        if result is not None and result.own_params is not None:
+        if result is not None and result.own_params is not None and result.own_params.total:
             params = "shared weights (counted once)"
         painter.setPen(UNKNOWN if status == "unknown" else QColor("#0B5394"))
         painter.drawText(QPointF(left, 53), _elide("→ " + shape, body, width))
