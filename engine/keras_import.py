@@ -230,7 +230,7 @@ class _Importer:
     def __init__(self) -> None:
         self.graph = NetworkGraph()
         #: (parent group, nested model name) -> its layers' nodes on the first call, shared by later calls.
-        self._inner_nodes = {}
+        self._inner_nodes: dict[tuple[str | None, str], dict[tuple[str, int], str]] = {}
         #: (kind, class) -> names: what LayerLab does not know, grouped for one message.
         self.unknown: dict[tuple[str, str], list[str]] = {}
         #: Layers already reported: what they feed is not reported again.
@@ -532,8 +532,6 @@ class _Importer:
         if index == 0:
             self._inner_nodes[(group, name)] = inner_nodes
         return outputs
-
-    _inner_nodes: dict[tuple[str | None, str], dict[tuple[str, int], str]]
 
 
 def _refs(value: Any) -> list[tuple[str, int, int]]:
