@@ -50,6 +50,17 @@ def node_by_name(win: MainWindow, name: str) -> str:
     return node_id
 
 
+def new_design_with_input(win: MainWindow, shape: str) -> str:
+    """A new design holding one Input, its shape typed into the inspector as a user would; the Input stays selected."""
+    win.set_document(Document())
+    x = win.add_layer("Input", QPointF(0, 0))
+    win.scene.select_nodes([x])
+    field = win.inspector.findChild(QLineEdit, "param:shape")
+    field.setText(shape)
+    field.editingFinished.emit()
+    return x
+
+
 def view_point(win: MainWindow, scene_point: QPointF) -> QPoint:
     return win.view.mapFromScene(scene_point)
 
@@ -578,12 +589,7 @@ def test_training_panel_explains_the_memory_it_will_need(window) -> None:
 
 
 def test_bidirectional_form_follows_the_wrapped_layer(window) -> None:
-    window.set_document(Document())
-    x = window.add_layer("Input", QPointF(0, 0))
-    window.scene.select_nodes([x])
-    field = window.inspector.findChild(QLineEdit, "param:shape")
-    field.setText("20, 8")
-    field.editingFinished.emit()
+    new_design_with_input(window, "20, 8")
     bi = window.add_layer("Bidirectional")
     window.scene.select_nodes([bi])
     assert window.inspector.findChild(QCheckBox, "param:layer.reset_after") is None  # an LSTM has no reset_after
@@ -603,12 +609,7 @@ def test_bidirectional_form_follows_the_wrapped_layer(window) -> None:
 
 
 def test_attention_wires_are_named_and_list_axes_are_typed_in_the_inspector(window) -> None:
-    window.set_document(Document())
-    x = window.add_layer("Input", QPointF(0, 0))
-    window.scene.select_nodes([x])
-    field = window.inspector.findChild(QLineEdit, "param:shape")
-    field.setText("10, 32")
-    field.editingFinished.emit()
+    x = new_design_with_input(window, "10, 32")
     mha = window.add_layer("MultiHeadAttention")  # added after the selected Input: wired as its query
     graph = window.document.graph
     window.document.editor.connect(x, mha)  # the second wire becomes the value
