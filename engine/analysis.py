@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
 import networkx as nx
@@ -21,7 +22,7 @@ import networkx as nx
 from engine.graph import MASK_SLOT, NetworkGraph
 from engine.layers import ParamCount, ShapeError, Tensor, fmt_shape, get_spec
 
-__all__ = ["Analysis", "Analyzer", "Diagnostic", "LayerResult", "analyse"]
+__all__ = ["Analysis", "Analyzer", "Diagnostic", "LayerResult", "analyse", "merge_fix"]
 
 Severity = Literal["error", "warning"]
 Status = Literal["ok", "error", "unknown"]
@@ -191,6 +192,11 @@ class Analyzer:
                 self._cache[node_id] = (key, result, node_diags)
                 self.recomputed += 1
             results[node_id] = result
+            if node_diags and node_diags[0].code == "shape" and get_spec(data["type"]).is_merge:
+                # Said afresh on every pass: the fix names upstream layers, whose names and settings may change.
+                hint = merge_fix(graph, node_id, inputs)
+                if hint:
+                    node_diags = [replace(node_diags[0], hint=hint), *node_diags[1:]]
             diagnostics.extend(node_diags)
 
         diagnostics.extend(_shared_diagnostics(graph, results))
@@ -210,6 +216,68 @@ class Analyzer:
             analysis.non_trainable_params += result.params.non_trainable
         analysis.total_params = analysis.trainable_params + analysis.non_trainable_params
         return analysis
+
+
+def _size_text(shape: tuple[int | None, ...]) -> str:
+    return "x".join("?" if d is None else str(d) for d in shape)
+
+
+def _window_culprit(graph: NetworkGraph, node_id: str) -> str | None:
+    """The layer that set a branch's spatial size: the node itself or, through layers that keep the size
+    (BatchNormalization, Activation, Dropout), the nearest sliding window above it."""
+    for _ in range(16):
+        spec = graph.node(node_id).spec
+        if spec.window_rule is not None and spec.receptive in ("window", "transpose", "upsample"):
+            return node_id
+        ins = [e for e in graph.inputs_of(node_id) if not e.is_mask]
+        if spec.receptive != "keep" or len(ins) != 1:
+            return None
+        node_id = ins[0].source
+    return None
+
+
+def _branch_fix(graph: NetworkGraph, source: str, rank: int) -> str:
+    culprit_id = _window_culprit(graph, source)
+    if culprit_id is not None:
+        culprit = graph.node(culprit_id)
+        params = graph.params_of(culprit_id)
+        window = culprit.spec.window_rule(params)  # type: ignore[misc]
+        if "strides" in params and params["strides"] is None and any(s > 1 for s in window.strides):
+            return (f"{culprit.type} strides default to pool_size ({_size_text(window.kernel)}); "
+                    f"set strides=1 and padding='same' in {culprit.name} to keep the size.")
+        if window.padding == "valid" and any(k > 1 for k in window.kernel):
+            return f"use padding='same' in {culprit.name}, so that it keeps the size."
+        if any(s > 1 for s in window.strides):
+            return f"{culprit.name} has strides {_size_text(window.strides)}; give every branch the same strides."
+    return f"every branch must keep the same {'height and width' if rank == 3 else 'size'}."
+
+
+def merge_fix(graph: NetworkGraph, node_id: str, inputs: tuple[Tensor | None, ...]) -> str:
+    """The specific fix for a merge whose inputs do not fit: which branch differs, and the setting that makes
+    it differ (``b2_3x3 gives 26x26, the others 28x28: use padding='same'``). Empty when no specific fix is known."""
+    edges = [e for e in graph.inputs_of(node_id) if not e.is_mask]
+    shapes = [t.shape for t in inputs if t is not None]
+    if len(shapes) != len(edges) or len({len(s) for s in shapes}) != 1 or not shapes[0]:
+        return ""
+    rank = len(shapes[0])
+    spec = graph.node(node_id).spec
+    counts = Counter(s[:-1] for s in shapes)
+    if len(counts) > 1:
+        majority = counts.most_common(1)[0][0]
+        odd = [i for i, s in enumerate(shapes) if s[:-1] != majority]
+        fixes = []
+        for i in odd:
+            source = graph.node(edges[i].source)
+            others = "the others" if len(odd) == 1 else "most branches give"
+            gives = f"{source.name} gives {_size_text(shapes[i][:-1])}, {others} {_size_text(majority)}"
+            fixes.append(f"{gives}: {_branch_fix(graph, source.id, rank)}")
+        return " ".join(dict.fromkeys(fixes))
+    channels = [s[-1] for s in shapes]
+    if spec.merge_kind == "concat":
+        return f"The branches differ only in channels ({', '.join(map(str, channels))}): use axis=-1 to join them along the channels."
+    listing = ", ".join(f"{graph.node(e.source).name} gives {c}" for e, c in zip(edges, channels))
+    return (f"The channels differ ({listing}): give the branches the same number of channels, e.g. a 1x1 Conv2D "
+            f"with {max(c or 0 for c in channels)} filters on the shortcut.")
 
 
 def analyse(graph: NetworkGraph) -> Analysis:

@@ -90,7 +90,8 @@ def _window_arithmetic(spec: LayerSpec, p: dict, shape_in, shape_out) -> list[st
         else:
             pad = max((out - 1) * s + k_eff - w, 0)
             before = pad // 2 if window.padding == "same" else pad  # causal pads only before
-            lines.append(f"{axes[i]}: padding='{window.padding}' keeps ceil({w} / {s}) = {out} (pads {before} before and {pad - before} after)")
+            verb = "keeps" if out == w else "gives"
+            lines.append(f"{axes[i]}: padding='{window.padding}' {verb} ceil({w} / {s}) = {out} (pads {before} before and {pad - before} after)")
     return lines
 
 

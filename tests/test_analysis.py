@@ -28,7 +28,7 @@ def test_valid_chain_has_shapes_counts_and_formulas() -> None:
     assert analysis.is_valid and analysis.diagnostics == []
     assert [analysis[n].shape for n in ids] == [(28, 28, 1), (26, 26, 32), (13, 13, 32), (5408,), (10,)]
     assert analysis[ids[1]].params.formula == "(3*3*1 + 1) * 32 = 320"
-    assert analysis[ids[4]].params.formula == "(5408 inputs + 1 bias) * 10 units = 54,090"
+    assert analysis[ids[4]].params.formula == "(5,408 inputs + 1 bias) * 10 units = 54,090"
     assert analysis.total_params == 320 + 54_090 and analysis.totals_complete
     assert analysis.output_nodes == [ids[-1]] and analysis.input_nodes == [ids[0]]
 

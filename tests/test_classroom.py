@@ -49,7 +49,7 @@ def test_output_size_arithmetic_and_multiply_adds() -> None:
     notes = explain(graph).notes
     assert notes[ids[1]].arithmetic == ["height: (28 - 5 + 2*0) / 1 + 1 = 24", "width: (28 - 5 + 2*0) / 1 + 1 = 24"]
     assert notes[ids[2]].arithmetic[0] == "height: (24 - 3 + 2*0) / 2 + 1 = 11 (rounded down from 11.5)"
-    assert notes[ids[3]].arithmetic[0].startswith("height: padding='same' keeps ceil(11 / 2) = 6")
+    assert notes[ids[3]].arithmetic[0].startswith("height: padding='same' gives ceil(11 / 2) = 6")
     assert notes[ids[1]].flops == 24 * 24 * 5 * 5 * 1 * 8 and "24*24 positions" in notes[ids[1]].flops_formula
     assert notes[ids[5]].flops == 6 * 6 * 4 * 10
     assert notes[ids[4]].flops == 0 and notes[ids[1]].activation_bytes == 24 * 24 * 8 * 4

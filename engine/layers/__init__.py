@@ -30,6 +30,7 @@ from engine.layers.base import (
     Shape,
     ShapeError,
     Tensor,
+    fmt_count,
     fmt_int,
     fmt_shape,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "ShapeError",
     "Tensor",
     "UnknownLayerError",
+    "fmt_count",
     "fmt_int",
     "fmt_shape",
     "get_spec",

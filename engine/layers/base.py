@@ -33,6 +33,7 @@ __all__ = [
     "RECEPTIVE_KINDS",
     "fmt_shape",
     "fmt_int",
+    "fmt_count",
     "rank_phrase",
 ]
 
@@ -94,6 +95,11 @@ class ShapeError(ValueError):
 
 def fmt_int(n: int) -> str:
     return f"{n:,}"
+
+
+def fmt_count(n: int, singular: str, plural: str = "") -> str:
+    """``1 unit``, ``1,327,104 inputs``: a count with thousands separators and the word in the right number."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def fmt_shape(shape: Shape | None) -> str:

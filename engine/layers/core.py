@@ -13,6 +13,7 @@ from engine.layers.base import (
     Shape,
     ShapeError,
     Tensor,
+    fmt_count,
     fmt_int,
     fmt_shape,
 )
@@ -56,17 +57,17 @@ def _dense_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
     assert n_in is not None
     if p["use_bias"]:
         total = (n_in + 1) * units
-        return ParamCount(total, 0, f"({n_in} inputs + 1 bias) * {units} units = {fmt_int(total)}")
+        return ParamCount(total, 0, f"({fmt_count(n_in, 'input')} + 1 bias) * {fmt_count(units, 'unit')} = {fmt_int(total)}")
     total = n_in * units
-    return ParamCount(total, 0, f"{n_in} inputs * {units} units = {fmt_int(total)} (no bias)")
+    return ParamCount(total, 0, f"{fmt_count(n_in, 'input')} * {fmt_count(units, 'unit')} = {fmt_int(total)} (no bias)")
 
 
 def _dense_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
     positions = math.prod(d or 1 for d in out[:-1])
     n_in = inputs[0][-1] or 1
     macs = positions * n_in * p["units"]
-    where = f"{positions} positions * " if positions > 1 else ""
-    return macs, f"{where}{n_in} inputs * {p['units']} units = {fmt_int(macs)}"
+    where = f"{fmt_count(positions, 'position')} * " if positions > 1 else ""
+    return macs, f"{where}{fmt_count(n_in, 'input')} * {fmt_count(p['units'], 'unit')} = {fmt_int(macs)}"
 
 
 def _units_label(p: Params) -> str:

@@ -13,6 +13,16 @@ from engine.layers.base import LayerSpec, Params, ParamSpec, Shape, ShapeError, 
 from engine.layers.common import canonical_axis
 
 
+_AXIS_NAMES = {1: ("features",), 2: ("steps", "features"), 3: ("height", "width", "channels"), 4: ("depth", "height", "width", "channels")}
+
+
+def axis_name(rank: int, dim: int) -> str:
+    """What axis ``dim`` of a shape printed without the batch axis is called: ``height``, ``channels``, or
+    ``size 2 (Keras axis 2)`` where the rank has no usual names."""
+    names = _AXIS_NAMES.get(rank)
+    return f"{names[dim]} (axis {dim + 1})" if names else f"size {dim + 1} (Keras axis {dim + 1})"
+
+
 def broadcast_merge(layer: str, shapes: Sequence[Shape]) -> Shape:
     out = shapes[0]
     for index, other in enumerate(shapes[1:], start=1):
@@ -77,7 +87,7 @@ def _concat_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
         if len(known) > 1:
             listing = ", ".join(fmt_shape(s) for s in shapes)
             raise ShapeError(
-                f"Concatenate along axis {p['axis']} needs every other axis to match, but axis {dim + 1} differs: {listing}.",
+                f"Concatenate along axis {p['axis']} needs every other axis to match, but the {axis_name(rank, dim)} differs: {listing}.",
                 "Pool or pad the branches to the same height and width, or concatenate along another axis.",
             )
     out = list(shapes[0])
@@ -172,4 +182,4 @@ SPECS = (
     DOT,
 )
 
-__all__ = ["SPECS", "broadcast_merge"]
+__all__ = ["SPECS", "axis_name", "broadcast_merge"]
