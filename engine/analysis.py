@@ -12,8 +12,8 @@ shapes changed, so re-analysis after one edit costs a fraction of a full pass.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
@@ -224,20 +224,28 @@ def _size_text(shape: tuple[int | None, ...]) -> str:
 
 def _window_culprit(graph: NetworkGraph, node_id: str) -> str | None:
     """The layer that set a branch's spatial size: the node itself or, through layers that keep the size
-    (BatchNormalization, Activation, Dropout), the nearest sliding window above it."""
+    (BatchNormalization, Activation, a 1x1 convolution), the nearest size-changing window above it."""
     for _ in range(16):
         spec = graph.node(node_id).spec
+        keeps = spec.receptive == "keep"
         if spec.window_rule is not None and spec.receptive in ("window", "transpose", "upsample"):
-            return node_id
+            window = spec.window_rule(graph.params_of(node_id))
+            keeps = all(s == 1 for s in window.strides) and (window.padding != "valid" or all(k == 1 for k in window.kernel))
+            if not keeps:
+                return node_id
         ins = [e for e in graph.inputs_of(node_id) if not e.is_mask]
-        if spec.receptive != "keep" or len(ins) != 1:
+        if not keeps or len(ins) != 1:
             return None
         node_id = ins[0].source
     return None
 
 
-def _branch_fix(graph: NetworkGraph, source: str, rank: int) -> str:
+def _branch_fix(graph: NetworkGraph, source: str, rank: int, size: tuple[int | None, ...], wanted: tuple[int | None, ...]) -> str:
     culprit_id = _window_culprit(graph, source)
+    known = [(s, w) for s, w in zip(size, wanted) if s is not None and w is not None]
+    if culprit_id is None and len(known) == len(size) and all(w and s % w == 0 for s, w in known) and size != wanted:
+        strides = "x".join(str(s // w) for s, w in known)
+        return f"the shortcut from {graph.node(source).name} must shrink as the other branch does: give it a 1x1 Conv2D with strides {strides} (a projection)."
     if culprit_id is not None:
         culprit = graph.node(culprit_id)
         params = graph.params_of(culprit_id)
@@ -270,7 +278,7 @@ def merge_fix(graph: NetworkGraph, node_id: str, inputs: tuple[Tensor | None, ..
             source = graph.node(edges[i].source)
             others = "the others" if len(odd) == 1 else "most branches give"
             gives = f"{source.name} gives {_size_text(shapes[i][:-1])}, {others} {_size_text(majority)}"
-            fixes.append(f"{gives}: {_branch_fix(graph, source.id, rank)}")
+            fixes.append(f"{gives}: {_branch_fix(graph, source.id, rank, shapes[i][:-1], majority)}")
         return " ".join(dict.fromkeys(fixes))
     channels = [s[-1] for s in shapes]
     if spec.merge_kind == "concat":

@@ -15,9 +15,11 @@ from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("summary", "import", "export", "train", "check", "grade", "diff")
+COMMANDS = ("summary", "import", "export", "train", "check", "grade", "validate", "similar", "diff")
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+#: ``check``: everything checked passed, but training criteria were not run; ``grade``: the checker failed on a design.
+EXIT_INCOMPLETE = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,11 +62,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("design", help="the student's project file (.json)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
-    p = sub.add_parser("grade", help="check every design in a folder against an exercise and write a CSV report")
+    p.add_argument("--all", action="store_true", help="also show hidden criteria (for the teacher)")
+    p = sub.add_parser("grade", help="check every design under a folder (one folder per student, or flat) against an exercise")
     p.add_argument("exercise", help="an exercise file (.json)")
-    p.add_argument("folder", help="a folder of student project files (*.json)")
+    p.add_argument("folder", help="a folder of student project files (*.json), searched recursively")
     p.add_argument("-o", "--output", required=True, help="CSV report to write")
     p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="train this many designs at once, in worker processes (default 1)")
+    p.add_argument("--results-json", metavar="DIR", help="write a Gradescope results.json per submission: DIR/STUDENT/results.json")
+    p.add_argument("--feedback", metavar="DIR", help="write a Markdown feedback file per submission: DIR/STUDENT.md")
+    p = sub.add_parser("validate", help="check an exercise: its solution passes, its known-wrong designs fail")
+    p.add_argument("exercise", help="an exercise file (.json)")
+    p.add_argument("wrong", nargs="?", help="folder of known-wrong designs (default wrong/EXERCISE_NAME/ beside the exercise)")
+    p = sub.add_parser("similar", help="group designs that are identical up to names and positions, and list near-duplicates")
+    p.add_argument("folder", help="a folder of project files (*.json), searched recursively")
+    p.add_argument("--threshold", type=float, default=0.8, help="similarity from which a pair is listed (0 to 1, default 0.8)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("diff", help="compare two designs layer by layer")
     p.add_argument("a", help="first design (.json, .keras, .h5)")
     p.add_argument("b", help="second design")
@@ -211,57 +224,123 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from engine.exercises import check_design, load_exercise
+    from engine.exercises import check_design, load_exercise, score
     from engine.project import load_project
 
     exercise = load_exercise(args.exercise)
     graph, meta = load_project(args.design)
-    results = check_design(exercise, graph, meta.get("answers", {}), train=args.train)
-    failed = [r for r in results if r.status == "failed"]
+    results = check_design(exercise, graph, meta.get("answers", {}), train=args.train, answer_problems=meta.get("answer_problems"))
+    shown = [r for r in results if args.all or not r.hidden]
+    earned, possible = score(shown)
+    failed = [r for r in shown if r.status in ("failed", "not checked")]
+    not_run = [r for r in shown if r.status == "not run"]
     if args.json:
-        print(json.dumps({"exercise": exercise.title, "design": args.design, "passed": not failed,
-                          "score": sum(r.passed for r in results), "total": len(results), "criteria": [r.to_dict() for r in results]}))
+        print(json.dumps({"exercise": exercise.title, "design": args.design, "passed": not failed and not not_run,
+                          "points": earned, "max_points": possible, "score": sum(r.passed for r in shown), "total": len(shown),
+                          "criteria": [r.to_dict() for r in shown]}))
     else:
         print(f"{exercise.title}: {Path(args.design).name}")
-        for r in results:
-            mark = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
+        for r in shown:
+            mark = {"passed": "PASS", "failed": "FAIL", "not checked": "WAIT", "not run": "SKIP"}[r.status]
             print(f"  [{mark}] {r.label}: {r.message}")
-        print(f"{sum(r.passed for r in results)} of {len(results)} criteria passed.")
-    return EXIT_OK if not failed else EXIT_INVALID
+            if r.hint:
+                print(f"         Hint: {r.hint}")
+        hidden = len(results) - len(shown)
+        more = f" ({hidden} hidden {'criterion is' if hidden == 1 else 'criteria are'} graded by your teacher)" if hidden else ""
+        print(f"{sum(r.passed for r in shown)} of {len(shown)} criteria passed, {earned:g} of {possible:g} points{more}.")
+        if not_run and not failed:
+            print(f"{len(not_run)} training criterion(s) not run: use --train to run them.")
+    if failed:
+        return EXIT_INVALID
+    return EXIT_INCOMPLETE if not_run else EXIT_OK
 
 
 def _grade(args: argparse.Namespace) -> int:
-    import csv
-    import io
-
-    from engine.exercises import check_design, load_exercise
-    from engine.project import ProjectError, atomic_write_text, load_project
+    from engine.exercises import load_exercise
+    from engine.grading import feedback_markdown, find_submissions, grade_class, gradescope_results, output_names, report_csv, write_json
+    from engine.project import atomic_write_text
 
     exercise = load_exercise(args.exercise)
     folder = Path(args.folder)
     if not folder.is_dir():
         raise _UsageError(f"{folder}: not a folder")
-    ids = ["valid", *(c.id for c in exercise.criteria)]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["design", *ids, "passed", "total", "problem"])
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".json")
-    for path in files:
+    if args.jobs < 1:
+        raise _UsageError("--jobs must be at least 1")
+    submissions = find_submissions(folder)
+    if not submissions:
+        raise _UsageError(f"{folder}: no .json designs found (searched every folder under it)")
+    graded = grade_class(exercise, submissions, train=args.train, jobs=args.jobs,
+                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+    atomic_write_text(args.output, report_csv(exercise, graded))
+    names = output_names(graded)
+    for directory, write in ((args.results_json, "json"), (args.feedback, "md")):
+        if not directory:
+            continue
+        for name, g in zip(names, graded):
+            if write == "json":
+                (Path(directory) / name).mkdir(parents=True, exist_ok=True)
+                write_json(Path(directory) / name / "results.json", gradescope_results(exercise, g))
+            else:
+                Path(directory).mkdir(parents=True, exist_ok=True)
+                atomic_write_text(Path(directory) / f"{name}.md", feedback_markdown(exercise, g))
+    counts = {status: sum(g.status == status for g in graded) for status in ("graded", "unreadable", "checker error")}
+    students = len({g.submission.student for g in graded})
+    unreadable = f" ({counts['unreadable']} unreadable)" if counts["unreadable"] else ""
+    print(f"Graded {len(graded)} design(s){unreadable} from {students} student(s) against {exercise.title!r}: {args.output}")
+    if counts["checker error"]:
+        print(f"error: the checker failed on {counts['checker error']} design(s); see the status and problem columns", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from engine.exercises import load_exercise
+    from engine.grading import validate_exercise
+
+    exercise = load_exercise(args.exercise)
+    wrong = Path(args.wrong) if args.wrong else None
+    if wrong is not None and not wrong.is_dir():
+        raise _UsageError(f"{wrong}: not a folder")
+    report = validate_exercise(exercise, wrong)
+    print(f"{exercise.title}: {args.exercise}")
+    for line in report.lines:
+        print(f"  {line}")
+    print("The exercise is valid." if report.ok else "The exercise is NOT valid: see FAIL above.")
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _similar(args: argparse.Namespace) -> int:
+    from engine.grading import find_submissions
+    from engine.project import ProjectError, load_project
+    from engine.similar import fingerprint, similar_designs
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise _UsageError(f"{folder}: not a folder")
+    if not 0 <= args.threshold <= 1:
+        raise _UsageError("--threshold must be between 0 and 1")
+    read, fingerprints, unreadable = [], [], []
+    for submission in find_submissions(folder):
         try:
-            graph, meta = load_project(path)
-            results = check_design(exercise, graph, meta.get("answers", {}), train=args.train)
+            fingerprints.append(fingerprint(load_project(submission.path)[0]))
+            read.append(submission)
         except ProjectError as exc:
-            writer.writerow([path.name, *(["0"] * len(ids)), 0, len(ids), exc.detail])
-            continue
-        except Exception as exc:  # one student's file must never stop the batch
-            writer.writerow([path.name, *(["0"] * len(ids)), 0, len(ids), f"could not be checked: {type(exc).__name__}: {exc}"])
-            continue
-        by_id = {r.id: r for r in results}
-        cells = ["1" if by_id[i].passed else ("" if by_id[i].status == "not run" else "0") for i in ids]
-        problems = "; ".join(f"{r.id}: {r.message}" for r in results if r.status == "failed")
-        writer.writerow([path.name, *cells, sum(r.passed for r in results), len(results), problems])
-    atomic_write_text(args.output, buffer.getvalue())
-    print(f"Graded {len(files)} design(s) against {exercise.title!r}: {args.output}")
+            unreadable.append((submission.relative, exc.detail))
+    identical, near = similar_designs(fingerprints, args.threshold)
+    if args.json:
+        print(json.dumps({
+            "identical": [[read[i].relative for i in group] for group in identical],
+            "near": [{"a": read[i].relative, "b": read[j].relative, "similarity": round(s, 4)} for i, j, s in near],
+            "unreadable": [{"file": f, "problem": p} for f, p in unreadable],
+        }))
+        return EXIT_OK
+    print(f"{len(read)} design(s) read" + (f", {len(unreadable)} unreadable" if unreadable else "") + ".")
+    print("Identical up to names and positions:" if identical else "No two designs are identical up to names and positions.")
+    for group in identical:
+        print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group))
+    print(f"Near-duplicates (similarity at least {args.threshold:g}):" if near else f"No other pair reaches similarity {args.threshold:g}.")
+    for i, j, s in near:
+        print(f"  {s:.2f}  {read[i].relative}  {read[j].relative}")
     return EXIT_OK
 
 
@@ -290,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.training import TrainingError
 
     args = _parser().parse_args(argv)
-    handlers = {"summary": _summary, "import": _import, "export": _export, "train": _train, "check": _check, "grade": _grade, "diff": _diff}
+    handlers = {"summary": _summary, "import": _import, "export": _export, "train": _train, "check": _check, "grade": _grade,
+                "validate": _validate, "similar": _similar, "diff": _diff}
     try:
         return handlers[args.command](args)
     except TrainingError as exc:

@@ -178,6 +178,24 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _read_answers(answers: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers that can be read, and why each other one cannot. One malformed answer costs that answer,
+    never the design: a student keeps the marks for the architecture."""
+    if not isinstance(answers, dict):
+        return {}, {"*": f'"answers" must map question ids to numbers or short texts, got {_short(answers)}'}
+    good: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for key, value in list(answers.items())[:1000]:
+        if not isinstance(key, str) or len(key) > 100:
+            continue
+        if isinstance(value, str) and len(value) <= 100 and is_valid_text(value) or (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+            good[key] = value
+        else:
+            problems[key] = f"the answer saved in the file is not a number or a short text ({_short(value)})"
+    return good, problems
+
+
 def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool = False) -> tuple[NetworkGraph, dict[str, Any]]:
     """Build a graph from a parsed project document. Returns ``(graph, meta)`` where meta holds
     ``name`` and ``description``. Raises `ProjectError` naming the node or field at fault.
@@ -205,13 +223,7 @@ def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool 
         if not is_valid_text(value):
             raise fail(f'"{key}" holds half of a character (a lone surrogate); it cannot be saved')
         meta[key] = value
-    answers = doc.get("answers", {})
-    if not isinstance(answers, dict) or len(answers) > 1000 or not all(
-        isinstance(k, str) and len(k) <= 100 and (isinstance(v, str) and len(v) <= 100 or isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-        for k, v in answers.items()
-    ):
-        raise fail('"answers" must map question ids to numbers or short texts')
-    meta["answers"] = dict(answers)
+    meta["answers"], meta["answer_problems"] = _read_answers(doc.get("answers", {}))
 
     nodes, edges = doc.get("nodes"), doc.get("edges", [])
     if not isinstance(nodes, list):

@@ -23,13 +23,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine.analysis import Analysis
-from engine.exercises import CriterionResult, Exercise, check_design
+from engine.exercises import CriterionResult, Exercise, check_design, score
 from engine.project import graph_to_dict
 from gui.document import Document, EditRefused
 
 __all__ = ["ExercisePanel", "SetAnswerCommand"]
 
-_MARK = {"passed": ("✔", QColor("#2CA02C")), "failed": ("✖", QColor("#D62728")), "not run": ("…", QColor("#7F7F7F"))}
+_MARK = {
+    "passed": ("✔", QColor("#2CA02C")),
+    "failed": ("✖", QColor("#D62728")),
+    "not checked": ("⏸", QColor("#B8860B")),
+    "not run": ("…", QColor("#7F7F7F")),
+}
 
 
 #: What a project file accepts as one answer (longer answers would make the file unreadable).
@@ -176,11 +181,20 @@ class ExercisePanel(QWidget):
             trained = result if key == self._design_key() else None
         self.results = check_design(self.exercise, self.document.graph, self.document.answers, analysis, trained=trained)
         self.checklist.clear()
-        for r in self.results:
+        shown = [r for r in self.results if not r.hidden]  # hidden criteria count for the teacher only
+        for r in shown:
             mark, colour = _MARK[r.status]
-            item = QListWidgetItem(f"{mark}  {r.label}\n     {r.message}")
+            points = f"  ({r.points:g}/{r.max_points:g})" if r.max_points != 1 else ""
+            text = f"{mark}  {r.label}{points}\n     {r.message}"
+            if r.hint:
+                text += f"\n     Hint: {r.hint}"
+            item = QListWidgetItem(text)
             item.setForeground(QBrush(colour))
+            item.setToolTip(r.status)
             self.checklist.addItem(item)
-        passed = sum(r.passed for r in self.results)
-        done = " All done!" if passed == len(self.results) else ""
-        self.score.setText(f"<b>{passed} of {len(self.results)}</b> passed.{done}")
+        passed = sum(r.passed for r in shown)
+        earned, possible = score(shown)
+        done = " All done!" if passed == len(shown) else ""
+        hidden = len(self.results) - len(shown)
+        more = f" Your teacher also grades {hidden} hidden {'criterion' if hidden == 1 else 'criteria'}." if hidden else ""
+        self.score.setText(f"<b>{passed} of {len(shown)}</b> passed, {earned:g} of {possible:g} points.{done}{more}")

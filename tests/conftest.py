@@ -18,3 +18,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 EXAMPLES = ROOT / "resources" / "examples"
+
+
+def chain(shape, *layers):  # noqa: ANN001, ANN201
+    """A graph of an Input of ``shape`` followed by ``(type, params)`` layers in a row; returns ``(graph, ids)``."""
+    from engine.graph import NetworkGraph
+
+    graph = NetworkGraph()
+    ids = [graph.add_node("Input", {"shape": list(shape)})]
+    for layer_type, params in layers:
+        ids.append(graph.add_node(layer_type, params))
+        graph.connect(ids[-2], ids[-1])
+    return graph, ids
+
+
+def run(*args: str):  # noqa: ANN201
+    """``python main.py ARGS`` in the repository, as a user types it."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -538,6 +538,21 @@ def test_exercise_panel_live_checklist_answers_and_compare(window, qtbot) -> Non
     dialog.close()
 
 
+def test_exercise_checklist_shows_points_hints_and_not_checked_and_hides_hidden_criteria(window) -> None:
+    from gui.main_window import EXERCISES_DIR
+
+    assert window.open_exercise(str(EXERCISES_DIR / "ex13_inception_module.json"))
+    window.open_path(str(EXERCISES_DIR / "wrong" / "ex13_inception_module" / "pool_default_strides.json"))
+    panel = window.exercise
+    items = [panel.checklist.item(i).text() for i in range(panel.checklist.count())]
+    assert len(items) == 9 and not any("receptive" in text.lower() for text in items)  # the hidden criterion stays hidden
+    valid = items[0]
+    assert valid.startswith("✖") and "Hint: branch_pool_proj gives 10x10, the others 28x28: MaxPooling2D strides default" in valid
+    four = next(text for text in items if "Concatenate joining 4 inputs" in text)
+    assert four.startswith("⏸") and "(0/3)" in four and "Not checked: fix the error in inception_3a first." in four
+    assert "Your teacher also grades 1 hidden criterion." in panel.score.text() and "4 of 12 points" in panel.score.text()
+
+
 def test_inspector_shows_how_the_numbers_come_about(window) -> None:
     open_example(window, "lenet5.json")
     window.scene.select_nodes([node_by_name(window, "c3")])

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from engine.layers.base import LayerSpec, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_shape
 from engine.layers.common import canonical_axis
 
-
 _AXIS_NAMES = {1: ("features",), 2: ("steps", "features"), 3: ("height", "width", "channels"), 4: ("depth", "height", "width", "channels")}
 
 
