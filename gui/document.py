@@ -44,6 +44,8 @@ class Document(QObject):
         self.description = ""
         #: Answers to the open exercise's questions, saved with the design.
         self.answers: dict[str, Any] = {}
+        #: The auto-layout an imported model was opened with (its wire routes), until the canvas shows it.
+        self.initial_layout: Any = None
         self.undo_stack = QUndoStack(self)
         self._editor = None
         self.undo_stack.cleanChanged.connect(self._clean_changed)
@@ -111,7 +113,15 @@ class Document(QObject):
                 path, f"{len(graph):,} layers is more than the editor draws ({MAX_CANVAS_LAYERS:,}); "
                 f"the design itself is fine: use `layerlab summary {Path(path).name}` for its shapes and counts",
             )
+        layout = None
+        if not is_project:  # an imported model: laid out by the Sugiyama layout, its wires routed
+            from engine.layout import auto_layout
+
+            layout = auto_layout(graph)
+            for node_id, position in layout.positions.items():
+                graph.move(node_id, position)
         doc = cls(graph, path if is_project else None, meta.get("name", ""), parent)
+        doc.initial_layout = layout
         doc.description = meta.get("description", "")
         doc.answers = dict(meta.get("answers", {}))
         return doc

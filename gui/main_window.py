@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from engine.graph import GraphError
 from engine.keras_import import KerasImportError
 from engine.layers import ParamError
-from engine.layout import layered_positions
+from engine.layout import auto_layout
 from engine.project import ProjectError, graph_from_dict
 from engine.resources import resource_dir
 from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH
@@ -346,10 +346,10 @@ class MainWindow(QMainWindow):
             self.scene.select_nodes(pasted)
 
     def auto_layout(self) -> None:
-        graph = self.document.graph
-        new = layered_positions(graph)
-        self._try("Cannot lay out", lambda: self.document.editor.move(new, "Auto-layout"))
-        self.view.fit()
+        layout = auto_layout(self.document.graph)
+        if self._try("Cannot lay out", lambda: self.document.editor.move(layout.positions, "Auto-layout")):
+            self.scene.set_layout(layout)
+        self.view.fit(readable=True)
 
     # -- files -------------------------------------------------------------------------------------
 

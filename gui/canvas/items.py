@@ -182,6 +182,7 @@ class NodeItem(QGraphicsObject):
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: ANN001, ANN201
         if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged:
             for edge in self.edges:
+                edge.route = []  # routed again once the move is done (GraphScene.reroute)
                 edge.update_path()
         return super().itemChange(change, value)
 
@@ -259,9 +260,16 @@ class EdgeItem(QGraphicsPathItem):
         self.label.setFont(font)
         self.slot_label = QGraphicsSimpleTextItem(self)
         self.slot_label.setFont(font)
+        #: Scene points the wire passes through so that it never runs under another layer (none: direct).
+        self.route: list[QPointF] = []
         source.edges.append(self)
         target.edges.append(self)
         self.refresh()
+
+    def set_route(self, route: list[QPointF]) -> None:
+        if route != self.route:
+            self.route = route
+            self.update_path()
 
     def detach(self) -> None:
         for item in (self.source, self.target):
@@ -276,9 +284,16 @@ class EdgeItem(QGraphicsPathItem):
         start = self.source.output_anchor()
         index, count = self._slot_index()
         end = self.target.input_anchor(index, count)
-        dy = max(40.0, abs(end.y() - start.y()) * 0.5)
         path = QPainterPath(start)
-        path.cubicTo(QPointF(start.x(), start.y() + dy), QPointF(end.x(), end.y() - dy), end)
+        if self.route:
+            # Down beside the layers in the way (engine.layout), with rounded turns.
+            points = [start, *self.route, end]
+            for a, b in zip(points, points[1:]):
+                dy = max(12.0, abs(b.y() - a.y()) * 0.45)
+                path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
+        else:
+            dy = max(40.0, abs(end.y() - start.y()) * 0.5)
+            path.cubicTo(QPointF(start.x(), start.y() + dy), QPointF(end.x(), end.y() - dy), end)
         self.setPath(path)
         # Long wires (skip connections) get their label just below the source, where there is room.
         length = path.length()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from engine.analysis import Analysis
 from engine.graph import Edge, GraphError, GraphEvent
-from gui.canvas.items import ERROR, SELECTED, EdgeItem, NodeItem, PortItem
+from engine.layout import Layout, route_wires
+from gui.canvas.items import ERROR, NODE_HEIGHT, NODE_WIDTH, SELECTED, EdgeItem, NodeItem, PortItem
 from gui.document import Document, EditRefused
 
 __all__ = ["GraphScene"]
@@ -31,6 +32,12 @@ class GraphScene(QGraphicsScene):
         self._drag_line: QGraphicsPathItem | None = None
         self._drag_target: NodeItem | None = None
         self._press_positions: dict[str, QPointF] = {}
+        #: Routes of the last auto-layout, kept for wires whose ends have not moved since.
+        self._layout: tuple[dict[tuple[str, str], list[tuple[float, float]]], dict[str, tuple[float, float]]] = ({}, {})
+        self._reroute_timer = QTimer(self)
+        self._reroute_timer.setSingleShot(True)
+        self._reroute_timer.setInterval(0)
+        self._reroute_timer.timeout.connect(self.reroute)
         for node in document.graph.nodes():
             self._add_node(node.id)
         for edge in document.graph.edges():
@@ -38,6 +45,32 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe = document.graph.subscribe(self._on_graph_event)
         document.analysed.connect(self._on_analysed)
         self._on_analysed(document.analysis)
+        if document.initial_layout is not None:
+            self.set_layout(document.initial_layout)
+        else:
+            self.reroute()
+
+    # -- wire routes -------------------------------------------------------------------------------
+
+    def set_layout(self, layout: Layout) -> None:
+        """Draw wires along the routes of an auto-layout (already applied to the positions)."""
+        self._layout = (dict(layout.routes), dict(layout.positions))
+        self.reroute()
+
+    def reroute(self) -> None:
+        """Route every wire so that none passes under a layer: the auto-layout's routes where the layers
+        have not moved since, else `engine.layout.route_wires` for the positions as they are."""
+        self._reroute_timer.stop()
+        graph = self.document.graph
+        positions = {n: (item.pos().x(), item.pos().y()) for n, item in self.nodes.items()}
+        wires = {(e.source, e.target) for e in graph.edges()}
+        routes = route_wires(positions, wires, (NODE_WIDTH, NODE_HEIGHT))
+        laid, at = self._layout
+        for wire, points in laid.items():
+            if wire in wires and all(positions.get(n) == at.get(n) for n in wire):
+                routes[wire] = points
+        for (source, target, _slot), item in self.edges.items():
+            item.set_route([QPointF(x, y) for x, y in routes.get((source, target), ())])
 
     def detach(self) -> None:
         self._unsubscribe()
@@ -77,7 +110,9 @@ class GraphScene(QGraphicsScene):
             self.removeItem(item)
             if e.target in self.nodes:
                 self._relayout_inputs(e.target)
-        elif kind in ("params_changed", "renamed"):
+        if kind in ("node_added", "node_removed", "edge_added", "edge_removed", "moved"):
+            self._reroute_timer.start()
+        if kind in ("params_changed", "renamed"):
             self.nodes[event.node].set_node(self.document.graph.node(event.node))
         elif kind == "moved":
             item = self.nodes[event.node]

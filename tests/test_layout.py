@@ -1,0 +1,75 @@
+"""The layered layout and wire routes: no wire passes under a layer, on the examples and imported models."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.layout import NODE_SIZE, auto_layout, layered_positions, route_wires, wires_under_layers
+from engine.project import load_project
+from tests.conftest import EXAMPLES
+
+
+def _wires(graph):  # noqa: ANN001, ANN202
+    return [(e.source, e.target) for e in graph.edges()]
+
+
+def _overlaps(positions) -> list[tuple[str, str]]:  # noqa: ANN001
+    w, h = NODE_SIZE
+    items = sorted(positions.items(), key=lambda kv: kv[1][1])
+    hits = []
+    for i, (a, (ax, ay)) in enumerate(items):
+        for b, (bx, by) in items[i + 1:]:
+            if by >= ay + h:
+                break
+            if abs(ax - bx) < w and abs(ay - by) < h:
+                hits.append((a, b))
+    return hits
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_auto_layout_leaves_no_wire_under_a_layer_and_no_overlap(path) -> None:  # noqa: ANN001
+    graph, _ = load_project(path)
+    layout = auto_layout(graph)
+    assert set(layout.positions) == set(graph.node_ids())
+    assert wires_under_layers(layout.positions, _wires(graph), layout.routes) == []
+    assert _overlaps(layout.positions) == []
+
+
+def test_the_rows_layout_it_replaces_put_skip_connections_under_layers() -> None:
+    graph, _ = load_project(EXAMPLES / "densenet121.json")
+    assert len(wires_under_layers(layered_positions(graph), _wires(graph))) == 58
+    layout = auto_layout(graph)
+    assert wires_under_layers(layout.positions, _wires(graph), layout.routes) == []
+    ys = sorted({y for _, y in layout.positions.values()})
+    inputs = [n.id for n in graph.nodes() if n.type == "Input"]
+    assert layout.positions[inputs[0]][1] == ys[0]  # top to bottom, the input first
+
+
+def test_imported_applications_lay_out_cleanly() -> None:
+    from engine.keras_import import graph_from_keras_config
+    from tests.corpus.compare import load
+
+    for name in ("InceptionV3", "ResNet50"):
+        graph = graph_from_keras_config(load(name)["config"])
+        layout = auto_layout(graph)
+        assert wires_under_layers(layout.positions, _wires(graph), layout.routes) == [], name
+
+
+def test_a_hand_placed_skip_wire_detours_beside_the_layers_in_its_way() -> None:
+    w, h = NODE_SIZE
+    positions = {"in": (0.0, 0.0), "a": (0.0, 150.0), "b": (0.0, 300.0), "add": (0.0, 450.0)}
+    wires = [("in", "a"), ("a", "b"), ("b", "add"), ("in", "add")]
+    assert wires_under_layers(positions, wires) == [("in", "add")]
+    routes = route_wires(positions, wires)
+    assert list(routes) == [("in", "add")]
+    (x1, y1), (x2, y2) = routes[("in", "add")]
+    assert x1 == x2 and (x1 < 0 or x1 > w) and y1 < 150 and y2 > 300 + h
+    assert wires_under_layers(positions, wires, routes) == []
+
+
+def test_merge_inputs_go_left_to_right_in_slot_order() -> None:
+    graph, _ = load_project(EXAMPLES / "inception_module.json")
+    layout = auto_layout(graph)
+    cat = graph.find("inception_3a")
+    sources = [e.source for e in graph.inputs_of(cat)]
+    assert [layout.positions[s][0] for s in sources] == sorted(layout.positions[s][0] for s in sources)
