@@ -430,16 +430,17 @@ def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable
     inputs = [n for n in g.nodes if node_data[n]["type"] == "Input"]
     if not inputs:
         yield Diagnostic("error", "no-input-layer", "The network has no Input layer, so no shapes can be computed.", "Add an Input layer, set its shape, and wire it to the first layer.")
-    seen: dict[tuple[str | None, str], str] = {}
+    named: dict[tuple[str | None, str], list[str]] = {}
     for n in structure.order:
         data = node_data[n]
         if data.get("shares") is not None:
             continue  # a shared layer's later calls are the same layer
-        key = (data.get("group"), data["name"])
-        if key in seen:
-            yield Diagnostic("error", "duplicate-name", f"Two layers are called {data['name']}; Keras needs unique names.", "Rename one of them.", n)
-        else:
-            seen[key] = n
+        named.setdefault((data.get("group"), data["name"]), []).append(n)
+    for (_, name), nodes in named.items():
+        # The layer that took the name last is the one to rename, not the one that had it first.
+        for n in sorted(nodes, key=lambda n: node_data[n].get("named", 0))[1:]:
+            yield Diagnostic("error", "duplicate-name", f"Two layers are called {name}; Keras needs unique names.",
+                             f"Rename this one: {name} was taken first by another layer.", n)
     if len(structure.components) > 1:
         index = {n: i for i, n in enumerate(structure.order)}
         parts = sorted(structure.components, key=lambda c: (-len(c), min(index[n] for n in c)))

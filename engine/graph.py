@@ -140,6 +140,8 @@ class NetworkGraph:
     def __init__(self) -> None:
         self._g = nx.MultiDiGraph()
         self._ids = itertools.count(1)
+        #: When each name was given: of two layers with one name, the one named later is the one at fault.
+        self._naming = itertools.count()
         self._listeners: list[Callable[[GraphEvent], None]] = []
         #: Groups by id (nested models, blocks).
         self.groups: dict[str, Group] = {}
@@ -322,7 +324,7 @@ class NetworkGraph:
         name = self.unique_name(default_name(layer_type)) if name is None else validate_name(name)
         self._g.add_node(
             node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0,
-            shares=shares, group=group,
+            shares=shares, group=group, named=next(self._naming),
         )
         self._count_name(name, +1)
         self._emit(GraphEvent("node_added", node_id), structural=True)
@@ -409,6 +411,7 @@ class NetworkGraph:
             self._count_name(data["name"], -1)
             self._count_name(name, +1)
             data["name"] = name
+            data["named"] = next(self._naming)
             self._emit(GraphEvent("renamed", node_id), structural=False)
 
     def move(self, node_id: str, position: tuple[float, float]) -> None:

@@ -191,9 +191,10 @@ class MoveNodesCommand(QUndoCommand):
 
 
 class SetParamCommand(QUndoCommand):
-    """Change one parameter. Consecutive edits of the same field of the same layer merge into one step."""
+    """Change one parameter. With ``merge``, consecutive steps of one spin box (3 -> 4 -> 5) are one undo
+    step; a choice (padding same -> valid -> same) is always its own step, so every state can be restored."""
 
-    def __init__(self, graph: NetworkGraph, node_id: str, name: str, value: Any) -> None:
+    def __init__(self, graph: NetworkGraph, node_id: str, name: str, value: Any, merge: bool = False) -> None:
         node = _require_node(graph, node_id)
         if not node.spec.has_param(name):
             raise EditRefused(f"{name} is not a parameter of {node.type}")
@@ -204,12 +205,13 @@ class SetParamCommand(QUndoCommand):
         super().__init__(f"Set {node.name}.{name}")
         self.graph, self.node_id, self.name = graph, node_id, name
         self.old, self.new = node.params[name], new
+        self.merge = merge
 
     def id(self) -> int:
-        return _MERGE_PARAM
+        return _MERGE_PARAM if self.merge else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetParamCommand) or (other.node_id, other.name) != (self.node_id, self.name):
+        if not isinstance(other, SetParamCommand) or not (self.merge and other.merge) or (other.node_id, other.name) != (self.node_id, self.name):
             return False
         self.new = other.new
         return True

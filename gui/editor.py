@@ -94,8 +94,9 @@ class Editor:
         """Move layers to ``new`` positions as one step (a whole drag, or an auto-layout)."""
         self._push(lambda: MoveNodesCommand(self.document.graph, new, text))
 
-    def set_param(self, node_id: str, name: str, value: Any) -> None:
-        self._push(lambda: SetParamCommand(self.document.graph, node_id, name, value))
+    def set_param(self, node_id: str, name: str, value: Any, merge: bool = False) -> None:
+        """Set one parameter; ``merge`` for a spin box's consecutive steps (one undo step for all of them)."""
+        self._push(lambda: SetParamCommand(self.document.graph, node_id, name, value, merge))
 
     def rename(self, node_id: str, name: str) -> None:
         self._push(lambda: RenameCommand(self.document.graph, node_id, name))

@@ -121,6 +121,8 @@ class InspectorWidget(QWidget):
         super().__init__(parent)
         self.document: Document | None = None
         self.node_id: str | None = None
+        #: True while a spin box commits: its consecutive steps merge into one undo step.
+        self._merge = False
         self._editors: dict[str, Callable[[Any], None]] = {}
         self._inner_types: dict[str, str] = {}
         self._node_params: dict[str, Any] = {}
@@ -231,7 +233,7 @@ class InspectorWidget(QWidget):
             spin = QSpinBox()
             spin.setRange(int(param.minimum) if param.minimum is not None else -INT_MAX, int(param.maximum) if param.maximum is not None else INT_MAX)
             spin.setKeyboardTracking(False)
-            spin.valueChanged.connect(lambda v: commit(int(v)))
+            spin.valueChanged.connect(lambda v: self._stepping(commit, int(v)))
             self._editors[key] = lambda value, s=spin: s.setValue(int(value))
             widget = spin
         elif param.kind == "ints" and not param.optional:
@@ -248,7 +250,7 @@ class InspectorWidget(QWidget):
                 if len(spins) < (param.length or 1):
                     hbox.addWidget(QLabel("×"))
             for spin in spins:
-                spin.valueChanged.connect(lambda _v, ss=spins: commit(tuple(s.value() for s in ss)))
+                spin.valueChanged.connect(lambda _v, ss=spins: self._stepping(commit, tuple(s.value() for s in ss)))
 
             def set_ints(value: Any, ss: list[QSpinBox] = spins) -> None:
                 for s, v in zip(ss, value):
@@ -328,12 +330,20 @@ class InspectorWidget(QWidget):
 
     # -- edits -------------------------------------------------------------------------------------
 
+    def _stepping(self, commit: Callable[[Any], None], value: Any) -> None:
+        """A spin box's steps and keystrokes: consecutive ones in one field are one undo step."""
+        self._merge = True
+        try:
+            commit(value)
+        finally:
+            self._merge = False
+
     def _set(self, name: str, value: Any) -> None:
         assert self.document is not None and self.node_id is not None
         if self.document.graph.node(self.node_id).params.get(name) == value:
             return
         try:
-            self.document.editor.set_param(self.node_id, name, value)
+            self.document.editor.set_param(self.node_id, name, value, merge=self._merge)
             self.error.hide()
         except (ParamError, EditRefused) as exc:
             self._refuse(str(exc))

@@ -393,14 +393,16 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open", "", "LayerLab projects (*.json);;Keras models (*.keras *.h5);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self.dialog_folder(), "LayerLab projects (*.json);;Keras models (*.keras *.h5);;All files (*)")
+        self._used(path)
         if path:
             self.open_path(path)
 
     def import_dialog(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Import Keras Model", "", "Keras models (*.keras *.h5 *.hdf5)")
+        path, _ = QFileDialog.getOpenFileName(self, "Import Keras Model", self.dialog_folder(), "Keras models (*.keras *.h5 *.hdf5)")
+        self._used(path)
         if path:
             self.open_path(path)
 
@@ -410,8 +412,8 @@ class MainWindow(QMainWindow):
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:
-        suggested = self.document.path or f"{self.document.display_name}.json"
-        path, _ = QFileDialog.getSaveFileName(self, "Save As", suggested, "LayerLab projects (*.json)")
+        suggested = self.document.path or self._in_folder(f"{self.document.display_name}.json")
+        path = self._used(QFileDialog.getSaveFileName(self, "Save As", suggested, "LayerLab projects (*.json)")[0])
         if not path:
             return False
         if not path.endswith(".json"):
@@ -427,6 +429,25 @@ class MainWindow(QMainWindow):
         self._remember(path)
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
+
+    def dialog_folder(self) -> str:
+        """Where file dialogs open: the design's folder, else the folder last used, else the home folder
+        (never the program's working folder)."""
+        if self.document.path:
+            return str(Path(self.document.path).resolve().parent)
+        last = self.settings.value("last_folder", "")
+        if isinstance(last, str) and last and Path(last).is_dir():
+            return last
+        return str(Path.home())
+
+    def _in_folder(self, name: str) -> str:
+        return str(Path(self.dialog_folder()) / Path(name).name)
+
+    def _used(self, path: str) -> str:
+        """Remember the folder of a path a dialog returned; returns the path."""
+        if path:
+            self.settings.setValue("last_folder", str(Path(path).resolve().parent))
+        return path
 
     def _remember(self, path: str) -> None:
         recent = [p for p in self._recent() if p != path]
@@ -447,7 +468,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def export_dialog(self, kind: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", f"{Path(self.document.display_name).stem}.{kind}", f"{kind.upper()} (*.{kind})")
+        suggested = self._in_folder(f"{Path(self.document.display_name).stem}.{kind}")
+        path = self._used(QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", suggested, f"{kind.upper()} (*.{kind})")[0])
         if path:
             self.export_image(path)
 
@@ -552,7 +574,7 @@ class MainWindow(QMainWindow):
         return True
 
     def compare_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Compare With", "", "LayerLab projects (*.json);;Keras models (*.keras *.h5)")
+        path = self._used(QFileDialog.getOpenFileName(self, "Compare With", self.dialog_folder(), "LayerLab projects (*.json);;Keras models (*.keras *.h5)")[0])
         if path:
             self.compare_with(path)
 
@@ -586,7 +608,7 @@ class MainWindow(QMainWindow):
 
     def export_code_dialog(self, with_training: bool) -> None:
         stem = Path(self.document.display_name).stem
-        path, _ = QFileDialog.getSaveFileName(self, "Export Keras Code", f"{stem}.py", "Python (*.py)")
+        path = self._used(QFileDialog.getSaveFileName(self, "Export Keras Code", self._in_folder(f"{stem}.py"), "Python (*.py)")[0])
         if path:
             self.export_code(path, with_training)
 
@@ -613,7 +635,7 @@ class MainWindow(QMainWindow):
 
     def save_untrained_dialog(self) -> None:
         stem = Path(self.document.display_name).stem
-        path, _ = QFileDialog.getSaveFileName(self, "Save Untrained Model", f"{stem}.keras", "Keras model (*.keras)")
+        path = self._used(QFileDialog.getSaveFileName(self, "Save Untrained Model", self._in_folder(f"{stem}.keras"), "Keras model (*.keras)")[0])
         if path:
             self.save_untrained(path if path.endswith(".keras") else path + ".keras")
 

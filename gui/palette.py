@@ -3,7 +3,7 @@ double-click to add."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -64,10 +64,13 @@ class PaletteWidget(QWidget):
         layout.addWidget(self.tree)
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._activate_first)
+        self.search.installEventFilter(self)
+        self.matches: list[str] = []
         self.tree.itemActivated.connect(self._activated)
 
     def filter(self, text: str) -> None:
-        """Show layers whose name contains ``text``; if none does, those whose description does."""
+        """Show layers whose name contains ``text`` (if none does, those whose description does), and make
+        the best match current: the exact name, then names that start with it, then the rest."""
         needle = text.strip().lower()
         by_name = any(needle in t.lower() for t in self.items)
         for i in range(self.tree.topLevelItemCount()):
@@ -81,16 +84,45 @@ class PaletteWidget(QWidget):
                 item.setHidden(not match)
                 shown += match
             group.setHidden(shown == 0)
+        self.matches = sorted(self.visible_types(), key=lambda t: _rank(t, needle)) if needle else []
+        self.tree.setCurrentItem(self.items[self.matches[0]] if self.matches else None)
 
     def visible_types(self) -> list[str]:
         return [t for t, item in self.items.items() if not item.isHidden() and not item.parent().isHidden()]
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up and Down in the search box choose among the matches, best first; Enter adds the chosen one."""
+        if watched is self.search and event.type() == QEvent.Type.KeyPress and self.matches:
+            key = event.key()  # type: ignore[attr-defined]
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                current = self.tree.currentItem()
+                chosen = current.data(0, _TYPE_ROLE) if current is not None else None
+                index = self.matches.index(chosen) if chosen in self.matches else -1
+                index = (index + (1 if key == Qt.Key.Key_Down else -1)) % len(self.matches)
+                self.tree.setCurrentItem(self.items[self.matches[index]])
+                return True
+        return super().eventFilter(watched, event)
+
     def _activate_first(self) -> None:
-        visible = self.visible_types()
-        if visible:
-            self.layerActivated.emit(visible[0])
+        current = self.tree.currentItem()
+        chosen = current.data(0, _TYPE_ROLE) if current is not None and not current.isHidden() else None
+        if chosen in self.visible_types():
+            self.layerActivated.emit(chosen)
+        elif self.visible_types():
+            self.layerActivated.emit(self.visible_types()[0])
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:
         layer_type = item.data(0, _TYPE_ROLE)
         if layer_type:
             self.layerActivated.emit(layer_type)
+
+
+def _rank(layer_type: str, needle: str) -> tuple[int, int, str]:
+    """Exact name first, then names starting with the text, then names containing it earlier."""
+    name = layer_type.lower()
+    if name == needle:
+        return (0, 0, name)
+    if name.startswith(needle):
+        return (1, len(name), name)
+    position = name.find(needle)
+    return (2, position if position >= 0 else 99, name)

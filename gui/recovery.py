@@ -94,6 +94,12 @@ class RecoveryStore:
         for other, other_path in list(index.items()):  # the same design autosaved by an earlier session
             if other != token and other_path == str(path):
                 index.pop(other)
+        previous = index.get(token)
+        if previous and previous != str(path):  # the design got a file name (Save As): its untitled file goes
+            try:
+                os.unlink(previous)
+            except OSError:
+                pass
         index[token] = str(path)
         self._write_index(index)
         return path

@@ -220,6 +220,11 @@ class TrainingPanel(QWidget):
         self.document.analysed.connect(self.update_memory)
         self.update_memory()
 
+    def _folder(self) -> str:
+        """File dialogs open in the design's folder, else the home folder (never the working folder)."""
+        path = getattr(self.document, "path", None)
+        return str(Path(path).resolve().parent) if path else str(Path.home())
+
     def set_document(self, document: Document) -> None:
         """Show another design; finished runs stay for comparison."""
         try:
@@ -254,9 +259,9 @@ class TrainingPanel(QWidget):
     def _dataset_chosen(self, index: int) -> None:
         kind = self.dataset.itemData(index)
         if kind == "__file__":
-            path, _ = QFileDialog.getOpenFileName(self, "Dataset file", "", "Data (*.csv *.npz)")
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset file", self._folder(), "Data (*.csv *.npz)")
         elif kind == "__folder__":
-            path = QFileDialog.getExistingDirectory(self, "Folder with one subfolder per class")
+            path = QFileDialog.getExistingDirectory(self, "Folder with one subfolder per class", self._folder())
         else:
             return
         if path:
@@ -524,7 +529,7 @@ class TrainingPanel(QWidget):
         run = self.current
         if run is None or not run.model_path:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save trained model", f"trained_run{run.number}.keras", "Keras model (*.keras)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save trained model", os.path.join(self._folder(), f"trained_run{run.number}.keras"), "Keras model (*.keras)")
         if path:
             self.save_model(path)
 
@@ -541,7 +546,7 @@ class TrainingPanel(QWidget):
         run = self.current
         if run is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save history", f"history_run{run.number}.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save history", os.path.join(self._folder(), f"history_run{run.number}.csv"), "CSV (*.csv)")
         if path:
             self.save_history(path)
 

@@ -37,3 +37,29 @@ def run(*args: str):  # noqa: ANN201
     import subprocess
 
     return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path):  # noqa: ANN001, ANN201
+    """Editor settings in a throwaway file, not the user's."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings, monkeypatch):  # noqa: ANN001, ANN201
+    """An editor window, shown; unsaved-changes prompts answer "Discard" unless a test says otherwise."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.main_window import MainWindow
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win

@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QMessageBox, QPlainTextEdit, QSpinBox, QWidget  # noqa: E402
 
@@ -21,22 +21,6 @@ from gui.canvas.view import LAYER_MIME  # noqa: E402
 from gui.document import Document  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from tests.conftest import EXAMPLES, ROOT  # noqa: E402
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def window(qtbot, settings, monkeypatch):
-    # Unsaved-changes prompts answer "Discard" unless a test says otherwise.
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    win = MainWindow(settings=settings)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
 
 
 def open_example(win: MainWindow, name: str) -> None:
@@ -619,7 +603,9 @@ def test_bidirectional_form_follows_the_wrapped_layer(window) -> None:
     reset_after.setChecked(False)
     assert window.document.graph.node(bi).params["layer"] == {"type": "GRU", "params": {**window.document.graph.node(bi).params["layer"]["params"], "reset_after": False}}
     assert window.document.analysis[bi].params.total == before - 2 * 3 * 32  # one bias vector per gate fewer, both directions
-    window.document.undo_stack.undo()  # both edits were to the field "layer": they merged into one step
+    window.document.undo_stack.undo()  # a choice is its own undo step: each state can be restored
+    assert window.document.graph.node(bi).params["layer"]["params"]["reset_after"] is True
+    window.document.undo_stack.undo()
     assert window.document.graph.node(bi).params["layer"]["type"] == "LSTM"
 
 
