@@ -32,7 +32,7 @@ __all__ = ["ExercisePanel", "SetAnswerCommand"]
 _MARK = {
     "passed": ("✔", QColor("#2CA02C")),
     "failed": ("✖", QColor("#D62728")),
-    "not checked": ("⏸", QColor("#B8860B")),
+    "not checked": ("○", QColor("#B8860B")),
     "not run": ("…", QColor("#7F7F7F")),
 }
 
@@ -81,6 +81,7 @@ class ExercisePanel(QWidget):
         self.checklist = QListWidget()
         self.checklist.setWordWrap(True)
         self.score = QLabel()
+        self.score.setWordWrap(True)
         self.answers_box = QWidget()
         self.answers_form = QFormLayout(self.answers_box)
         self.answer_fields: dict[str, QLineEdit] = {}
@@ -94,6 +95,8 @@ class ExercisePanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.instructions)
         splitter.addWidget(lower)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)  # the checklist is what a student reads while editing
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
@@ -185,12 +188,13 @@ class ExercisePanel(QWidget):
         for r in shown:
             mark, colour = _MARK[r.status]
             points = f"  ({r.points:g}/{r.max_points:g})" if r.max_points != 1 else ""
-            text = f"{mark}  {r.label}{points}\n     {r.message}"
+            # A passed criterion is one line (its sentence in the tooltip): what is left to do gets the room.
+            text = f"{mark}  {r.label}{points}" if r.passed else f"{mark}  {r.label}{points}\n     {r.message}"
             if r.hint:
                 text += f"\n     Hint: {r.hint}"
             item = QListWidgetItem(text)
+            item.setToolTip(f"{r.status}: {r.message}")
             item.setForeground(QBrush(colour))
-            item.setToolTip(r.status)
             self.checklist.addItem(item)
         passed = sum(r.passed for r in shown)
         earned, possible = score(shown)

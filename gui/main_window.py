@@ -51,6 +51,10 @@ EXERCISES_DIR = resource_dir("exercises")
 DEFAULT_EXAMPLE = "resnet_basic_block.json"
 FRAGMENT_MIME = "application/x-layerlab-fragment"
 MAX_RECENT = 8
+#: The summary dock's starting height: about a fifth of a 768-pixel screen, the canvas keeps the rest.
+BOTTOM_DOCK_HEIGHT = 150
+#: Bumped when the docks change, so that a window layout saved by an older LayerLab is not restored.
+WINDOW_STATE_VERSION = 2
 
 
 def exercises() -> list[tuple[str, Path]]:
@@ -79,6 +83,9 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
+        # The side columns run the full height; the summary sits under the canvas only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         self.palette = PaletteWidget()
         self.inspector = InspectorWidget(self.document)
@@ -86,12 +93,14 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel(self.document)
         self.history = QUndoView(self.document.undo_stack)
         self.history.setEmptyLabel("<opened>")
-        self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea, 230)
+        self.palette_dock = self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea, 230)
         inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea, 360)
         self.exercise = ExercisePanel(self.document)
         self.exercise_dock = self._dock("Exercise", self.exercise, Qt.DockWidgetArea.RightDockWidgetArea, 0)
-        self.tabifyDockWidget(inspector_dock, self.exercise_dock)
-        inspector_dock.raise_()
+        # Below the inspector, not a tab of it: a student solving an exercise sees the layer and the checklist at once.
+        self.splitDockWidget(inspector_dock, self.exercise_dock, Qt.Orientation.Vertical)
+        self.exercise_dock.hide()  # until an exercise is opened
+        self.inspector_dock = inspector_dock
         self.bottom = QTabWidget()
         self.bottom.addTab(self.summary, "Summary")
         self.bottom.addTab(self.problems, "Problems")
@@ -101,9 +110,10 @@ class MainWindow(QMainWindow):
         self.training_dock = self._dock("Training", self.training, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
         self.tabifyDockWidget(self.bottom_dock, self.training_dock)
         self.bottom_dock.raise_()
-        self.resizeDocks([self.bottom_dock], [190], Qt.Orientation.Vertical)
+        self.resizeDocks([self.bottom_dock], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
 
         self._shown_once = False
+        self._state_restored = False
         self._restored = False
         self.autosaver = Autosaver(recovery if recovery is not None else RecoveryStore(), self)
         self.totals = QLabel()
@@ -111,8 +121,28 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect_views()
         self._bind_document()
+        self._restore_window_state()
 
     # -- layout ------------------------------------------------------------------------------------
+
+    def _restore_window_state(self) -> None:
+        """The size, position and docks the window had when it was last closed."""
+        geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        self._state_restored = isinstance(state, QByteArray) and not state.isEmpty() and self.restoreState(state, WINDOW_STATE_VERSION)
+
+    def _default_dock_sizes(self) -> None:
+        """A small bottom dock and, on the right, the inspector above the exercise (when one is open)."""
+        self.resizeDocks([self.bottom_dock], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [200, 380], Qt.Orientation.Horizontal)
+        if self.exercise_dock.isVisible():
+            column = max(400, self.height() - 120)
+            self.resizeDocks([self.inspector_dock, self.exercise_dock], [column * 2 // 5, column * 3 // 5], Qt.Orientation.Vertical)
+
+    def _save_window_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(WINDOW_STATE_VERSION))
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, width: int) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -515,6 +545,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:  # fit once the window has its real size
             self._shown_once = True
+            if not self._state_restored:
+                QTimer.singleShot(0, self._default_dock_sizes)  # once the docks are laid out
             QTimer.singleShot(0, lambda: self.view.fit(readable=True))
 
     def offer_recovery(self) -> list[MainWindow]:
@@ -568,8 +600,9 @@ class MainWindow(QMainWindow):
             graph, meta = graph_from_dict(exercise.start, path)
             self.set_document(Document(graph, None, exercise.title))
         self.exercise.set_exercise(exercise)
-        self.exercise_dock.show()
-        self.exercise_dock.raise_()
+        if not self.exercise_dock.isVisible():
+            self.exercise_dock.show()
+            QTimer.singleShot(0, self._default_dock_sizes)
         self.statusBar().showMessage(f"Exercise: {exercise.title}", 5000)
         return True
 
@@ -673,6 +706,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
+            self._save_window_state()
             self.training.shutdown()
             self.autosaver.stop()
             event.accept()

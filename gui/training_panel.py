@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -205,8 +207,14 @@ class TrainingPanel(QWidget):
         save_row.addWidget(self.save_history_button)
         results_layout.addLayout(save_row)
 
+        # The settings scroll rather than set the dock's height: the canvas keeps the screen on a laptop.
+        scroll = QScrollArea()
+        scroll.setWidget(controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setMinimumWidth(controls.sizeHint().width() + 20)
         splitter = QSplitter()
-        splitter.addWidget(controls)
+        splitter.addWidget(scroll)
         splitter.addWidget(plots)
         splitter.addWidget(results_box)
         splitter.setStretchFactor(1, 3)

@@ -148,3 +148,26 @@ def test_autosave_of_a_new_design_then_save_as_leaves_no_orphan(qtbot, settings,
     window.save()
     assert list(store.folder.glob("*.layerlab-recovery.json")) == []
     assert json.loads((tmp_path / "mine.json").read_text())["nodes"][1]["type"] == "Dense"
+
+
+# ------------------------------------------------------------------------------------------------
+# Panels
+
+
+def test_panels_fit_a_laptop_screen_with_inspector_and_exercise_side_by_side(window, settings, qtbot) -> None:  # noqa: ANN001
+    from gui.main_window import EXERCISES_DIR, MainWindow
+
+    window.resize(1366, 768)
+    assert window.open_exercise(str(EXERCISES_DIR / "ex13_inception_module.json"))
+    for _ in range(5):
+        QApplication.processEvents()
+    assert window.minimumSizeHint().width() <= 1366 and window.minimumSizeHint().height() <= 768
+    assert window.exercise_dock.isVisible() and window.inspector_dock.isVisible()
+    assert window.tabifiedDockWidgets(window.inspector_dock) == []  # not tabs of one dock
+    assert window.bottom_dock.height() < 0.3 * window.height()
+    assert window.exercise.checklist.height() > 150  # the checklist gets the room, not the instructions
+    window.bottom_dock.hide()
+    window.close()  # the layout is remembered for the next start
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    assert again.bottom_dock.isHidden()
