@@ -87,6 +87,50 @@ class Editor:
     def disconnect(self, edge: Edge) -> None:
         self._push(lambda: DisconnectCommand(self.document.graph, edge))
 
+    def disconnect_all(self, node_id: str) -> None:
+        """Remove every wire into and out of a layer, as one step."""
+        graph = self.document.graph
+        if node_id not in graph:
+            raise EditRefused(f"there is no layer {node_id!r}")
+        edges = graph.inputs_of(node_id) + graph.outputs_of(node_id)
+        if not edges:
+            raise EditRefused(f"{graph.node(node_id).name} has no wires")
+        self._macro(f"Disconnect {graph.node(node_id).name}", [lambda e=e: DisconnectCommand(graph, e) for e in edges])
+
+    def replace_wire(self, old: Edge, source: str) -> None:
+        """Wire ``source`` into the slot ``old`` occupies (a wire dropped on a taken input), as one step."""
+        graph = self.document.graph
+        if source == old.source:
+            raise EditRefused("that wire is already there")
+        self._macro(f"Replace the wire into {graph.node(old.target).name}",
+                    (lambda: DisconnectCommand(graph, old), lambda: ConnectCommand(graph, source, old.target, old.slot)))
+
+    def insert_on_wire(self, edge: Edge, layer_type: str, position: tuple[float, float]) -> str:
+        """Put a new layer on a wire (source -> new -> target, the target's slot kept), as one step."""
+        graph = self.document.graph
+        add = AddNodeCommand(graph, layer_type, position)
+        self._macro(f"Insert {add.layer_type}", (
+            lambda: DisconnectCommand(graph, edge),
+            lambda: add,
+            lambda: ConnectCommand(graph, edge.source, add.node_id, None, edge.output),
+            lambda: ConnectCommand(graph, add.node_id, edge.target, edge.slot),
+        ))
+        return add.node_id
+
+    def insert_after(self, node_id: str, layer_type: str, position: tuple[float, float]) -> str:
+        """A new layer after ``node_id`` that takes over its outgoing wires (node -> new -> former targets)."""
+        graph = self.document.graph
+        if node_id not in graph:
+            raise EditRefused(f"there is no layer {node_id!r}")
+        outgoing = [e for e in graph.outputs_of(node_id) if e.output == 0]
+        add = AddNodeCommand(graph, layer_type, position)
+        builds: list[Callable[[], QUndoCommand]] = [lambda: add, lambda: ConnectCommand(graph, node_id, add.node_id)]
+        for e in outgoing:
+            builds.append(lambda e=e: DisconnectCommand(graph, e))
+            builds.append(lambda e=e: ConnectCommand(graph, add.node_id, e.target, e.slot))
+        self._macro(f"Insert {add.layer_type} after {graph.node(node_id).name}", builds)
+        return add.node_id
+
     def remove(self, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> None:
         self._push(lambda: RemoveNodesCommand(self.document.graph, node_ids, edges))
 

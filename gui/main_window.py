@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMimeData, QPointF, QProcess, QRectF, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QObject, QPointF, QProcess, QRectF, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGraphicsItem,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -27,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.graph import GraphError
+from engine.graph import Edge, GraphError
 from engine.keras_import import KerasImportError
 from engine.layers import ParamError
 from engine.layout import auto_layout
 from engine.project import ProjectError, graph_from_dict
 from engine.resources import resource_dir
-from gui.canvas.items import NODE_HEIGHT, NODE_WIDTH
+from gui.canvas.items import NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, EdgeItem, NodeItem
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
 from gui.document import Document, EditRefused
@@ -41,6 +42,7 @@ from gui.exercise_panel import ExercisePanel
 from gui.inspector import InspectorWidget
 from gui.palette import PaletteWidget
 from gui.panels import ProblemsPanel, SummaryPanel, totals_text
+from gui.quick_add import QuickAddPopup
 from gui.recovery import Autosaver, RecoveryStore
 from gui.training_panel import TrainingPanel
 
@@ -72,6 +74,28 @@ def examples(folder: Path = EXAMPLES_DIR, key: str = "name") -> list[tuple[str, 
             continue
         found.append((title, path))
     return found
+
+
+def _fragment_corner(doc: Any) -> tuple[float, float] | None:
+    """The top-left corner of a clipboard fragment's layers (None when it has no readable positions)."""
+    nodes = doc.get("nodes") if isinstance(doc, dict) else None
+    points = [n.get("position") for n in nodes or [] if isinstance(n, dict)]
+    points = [p for p in points if isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p)]
+    if not points:
+        return None
+    return min(p[0] for p in points), min(p[1] for p in points)
+
+
+class _EscapeCancels(QObject):
+    def __init__(self, parent: QObject, cancel: Any) -> None:
+        super().__init__(parent)
+        self.cancel = cancel
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:  # type: ignore[attr-defined]
+            self.cancel()
+            return True
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -113,6 +137,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.bottom_dock], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
 
         self._shown_once = False
+        self._pastes, self._last_paste = 0, b""
         self._state_restored = False
         self._restored = False
         self.autosaver = Autosaver(recovery if recovery is not None else RecoveryStore(), self)
@@ -202,6 +227,7 @@ class MainWindow(QMainWindow):
         self._action(edit, "&Duplicate", self.duplicate, QKeySequence("Ctrl+D"), canvas_only=True)
         self._action(edit, "&Delete", self.delete_selection, [QKeySequence.StandardKey.Delete, QKeySequence(Qt.Key.Key_Backspace)], canvas_only=True)
         self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll, canvas_only=True)
+        self._action(edit, "Re&name Layer", lambda: self._rename_selected(), QKeySequence(Qt.Key.Key_F2), canvas_only=True)
         edit.addSeparator()
         self._action(edit, "Show &History", lambda: self._show_tab(self.history))
 
@@ -214,6 +240,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Fit to View", self.view.fit, QKeySequence(Qt.Key.Key_F), canvas_only=True)
         self._action(view, "Zoom &In", lambda: self.view.zoom_by(1.2), [QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal), QKeySequence.StandardKey.ZoomIn], canvas_only=True)
         self._action(view, "Zoom &Out", lambda: self.view.zoom_by(1 / 1.2), [QKeySequence(Qt.Key.Key_Minus), QKeySequence.StandardKey.ZoomOut], canvas_only=True)
+        self._action(view, "Zoom to &Selection", self.zoom_to_selection, QKeySequence("Shift+F"), canvas_only=True)
         self._action(view, "&Auto-Layout", self.auto_layout, QKeySequence("Ctrl+L"))
         view.addSeparator()
         for dock in self.findChildren(QDockWidget):
@@ -227,13 +254,15 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.undo_action)
         toolbar.addAction(self.redo_action)
         toolbar.addSeparator()
-        for action in view.actions()[:4]:
+        for action in view.actions()[:5]:
             toolbar.addAction(action)
         self._refresh_recent()
 
     def _connect_views(self) -> None:
         self.palette.layerActivated.connect(self.add_layer)
         self.view.layerDropped.connect(lambda t, pos: self.add_layer(t, pos))
+        self.view.contextMenuRequested.connect(lambda pos, screen: self.canvas_menu(pos).popup(screen))
+        self.view.quickAddRequested.connect(lambda pos: self.quick_add(pos))
         self.summary.selectionRequested.connect(self._select_from_panel)
         self.problems.nodeRequested.connect(self.focus_node)
         self.inspector.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
@@ -243,6 +272,7 @@ class MainWindow(QMainWindow):
     def _bind_document(self) -> None:
         doc = self.document
         self.scene.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.scene.renameRequested.connect(self.rename_in_place)
         self.scene.selectionChanged.connect(self._on_canvas_selection)
         doc.analysed.connect(self._on_analysed)
         doc.titleChanged.connect(self._update_title)
@@ -350,30 +380,147 @@ class MainWindow(QMainWindow):
         QApplication.clipboard().setMimeData(data)
         self.statusBar().showMessage(f"Copied {len(ids)} layer(s)", 3000)
 
-    def paste(self) -> None:
+    def paste(self, at: QPointF | None = None) -> None:
+        """Paste at ``at``, else at the mouse when it is over the canvas, else beside the last paste."""
         data = QApplication.clipboard().mimeData()
         raw = bytes(data.data(FRAGMENT_MIME)) if data is not None and data.hasFormat(FRAGMENT_MIME) else None
         if raw is None and data is not None and data.hasText():
             raw = data.text().encode("utf-8")
         if not raw:
             return
-        self._paste_fragment(raw, "Paste")
+        self._pastes = self._pastes + 1 if raw == self._last_paste else 1
+        self._last_paste = raw
+        at = at if at is not None else self.view.cursor_scene_pos()
+        self._paste_fragment(raw, "Paste", at=at, step=self._pastes)
 
     def duplicate(self) -> None:
+        """Copies of the selection beside it, to the right, never on top of the originals."""
         ids = self.scene.selected_node_ids()
         if ids:
-            self._paste_fragment(json.dumps(self.document.fragment(ids)).encode("utf-8"), "Duplicate")
+            xs = [self.scene.nodes[n].pos().x() for n in ids]
+            width = max(xs) - min(xs) + NODE_WIDTH + 60
+            self._paste_fragment(json.dumps(self.document.fragment(ids)).encode("utf-8"), "Duplicate", offset=(width, 0.0))
 
-    def _paste_fragment(self, raw: bytes, text: str) -> None:
+    def _paste_fragment(self, raw: bytes, text: str, *, at: QPointF | None = None, step: int = 1,
+                        offset: tuple[float, float] | None = None) -> None:
         # Clipboard content may come from anywhere: the paste command checks it like a project file.
         try:
             doc = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             self.statusBar().showMessage(f"Nothing to paste: {str(exc)[:120]}", 5000)
             return
+        if offset is None:
+            offset = (60.0 * step, 60.0 * step)
+            corner = _fragment_corner(doc)
+            if at is not None and corner is not None:  # the fragment's top-left corner lands at the mouse
+                offset = (at.x() - corner[0], at.y() - corner[1])
         pasted: list[str] = []
-        if self._try("Nothing to paste", lambda: pasted.extend(self.document.editor.paste(doc, (40.0, 40.0), text))):
+        if self._try("Nothing to paste", lambda: pasted.extend(self.document.editor.paste(doc, offset, text))):
             self.scene.select_nodes(pasted)
+
+    # -- editing on the canvas: menus, quick add, rename in place -----------------------------------
+
+    def canvas_menu(self, pos: QPointF) -> QMenu:
+        """The right-click menu for what is under ``pos``: a layer, a wire, or the empty canvas."""
+        menu = QMenu(self)
+        item = self.scene.item_at(pos)
+        editor = self.document.editor
+        if isinstance(item, NodeItem):
+            node_id = item.node_id
+            if node_id not in self.scene.selected_node_ids():
+                self.scene.select_nodes([node_id])
+            menu.addAction("Rename…", lambda: self.rename_in_place(node_id))
+            menu.addAction("Insert Layer After…", lambda: self.quick_add(pos, after=node_id))
+            menu.addAction("Disconnect All Wires", lambda: self._try("Cannot disconnect", lambda: editor.disconnect_all(node_id)))
+            menu.addSeparator()
+            menu.addAction("Duplicate", self.duplicate)
+            menu.addAction("Copy", self.copy)
+            menu.addAction("Delete", self.delete_selection)
+            menu.addSeparator()
+            menu.addAction("Zoom to Selection", self.zoom_to_selection)
+        elif isinstance(item, EdgeItem):
+            edge = item.edge
+            menu.addAction("Insert Layer on Wire…", lambda: self.quick_add(pos, on_wire=edge))
+            menu.addAction("Delete Wire", lambda: self._try("Cannot delete", lambda: editor.disconnect(edge)))
+        else:
+            menu.addAction("Add Layer Here…", lambda: self.quick_add(pos))
+            paste = menu.addAction("Paste Here", lambda: self.paste(at=pos))
+            clipboard = QApplication.clipboard().mimeData()
+            paste.setEnabled(clipboard is not None and (clipboard.hasFormat(FRAGMENT_MIME) or clipboard.hasText()))
+            menu.addSeparator()
+            menu.addAction("Select All", self.select_all)
+            menu.addAction("Auto-Layout", self.auto_layout)
+            menu.addAction("Fit to View", self.view.fit)
+        return menu
+
+    def quick_add(self, pos: QPointF, *, after: str | None = None, on_wire: Edge | None = None) -> QuickAddPopup:
+        """The searchable add-layer popup at ``pos``; the chosen layer lands there (after a layer, or on a wire)."""
+        title = "Insert a layer after " + self.document.graph.node(after).name if after else ("Insert a layer on the wire" if on_wire else "Add a layer")
+        popup = QuickAddPopup(title, self)
+        corner = (pos.x() - NODE_WIDTH / 2, pos.y() - NODE_HEIGHT / 2)
+
+        def chosen(layer_type: str) -> None:
+            editor, added = self.document.editor, []
+            if after is not None:
+                below = self.scene.nodes[after].pos() + QPointF(0, NODE_HEIGHT + 60)
+                ok = self._try("Cannot insert", lambda: added.append(editor.insert_after(after, layer_type, (below.x(), below.y()))))
+            elif on_wire is not None:
+                ok = self._try("Cannot insert", lambda: added.append(editor.insert_on_wire(on_wire, layer_type, corner)))
+            else:
+                ok = self._try("Cannot add", lambda: added.append(editor.add_layer(layer_type, corner)))
+            if ok:
+                self.scene.select_nodes(added)
+
+        popup.chosen.connect(chosen)
+        popup.popup_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(pos)))
+        self._quick_add = popup
+        return popup
+
+    def rename_in_place(self, node_id: str) -> QLineEdit | None:
+        """An editor over the layer's name on the canvas: Enter renames (one undo step), Escape cancels."""
+        item = self.scene.nodes.get(node_id)
+        if item is None:
+            return None
+        rect = self.view.mapFromScene(item.mapToScene(QRectF(10, 2, NODE_WIDTH - 16, NAME_HEIGHT - 2))).boundingRect()
+        line = QLineEdit(item.name, self.view.viewport())
+        line.setObjectName("rename-in-place")
+        line.setGeometry(rect.adjusted(0, 0, 0, 4))
+        line.selectAll()
+        done = {"finished": False}
+
+        def finish(commit: bool) -> None:
+            if done["finished"]:
+                return
+            done["finished"] = True
+            text = line.text()
+            line.hide()
+            line.deleteLater()
+            self.view.setFocus()
+            if commit and node_id in self.document.graph and text != self.document.graph.node(node_id).name:
+                self._try("Cannot rename", lambda: self.document.editor.rename(node_id, text))
+
+        line.editingFinished.connect(lambda: finish(True))
+        line.installEventFilter(_EscapeCancels(line, lambda: finish(False)))
+        line.show()
+        line.setFocus()
+        self._rename_editor = line
+        return line
+
+    def _rename_selected(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if len(ids) == 1:
+            self.rename_in_place(ids[0])
+
+    def zoom_to_selection(self) -> None:
+        """Fit the selected layers in the view (at most 1.2x), or the whole design when none is selected."""
+        items = [self.scene.nodes[n] for n in self.scene.selected_node_ids()]
+        if not items:
+            self.view.fit()
+            return
+        rect = items[0].sceneBoundingRect()
+        for item in items[1:]:
+            rect = rect.united(item.sceneBoundingRect())
+        self.view.fit_rect(rect)
 
     def auto_layout(self) -> None:
         layout = auto_layout(self.document.graph)

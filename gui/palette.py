@@ -11,7 +11,7 @@ from engine.layers import CATALOGUE, FAMILIES
 from gui.canvas.items import FAMILY_COLOURS
 from gui.canvas.view import LAYER_MIME
 
-__all__ = ["PaletteWidget"]
+__all__ = ["PaletteWidget", "ranked_types"]
 
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -115,6 +115,16 @@ class PaletteWidget(QWidget):
         layer_type = item.data(0, _TYPE_ROLE)
         if layer_type:
             self.layerActivated.emit(layer_type)
+
+
+def ranked_types(text: str) -> list[str]:
+    """Layer types matching ``text`` (by name, else by description), best first; all of them for no text."""
+    needle = text.strip().lower()
+    if not needle:
+        return list(CATALOGUE)
+    by_name = [t for t in CATALOGUE if needle in t.lower()]
+    found = by_name or [t for t, spec in CATALOGUE.items() if needle in spec.doc.lower()]
+    return sorted(found, key=lambda t: _rank(t, needle))
 
 
 def _rank(layer_type: str, needle: str) -> tuple[int, int, str]:

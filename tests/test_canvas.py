@@ -171,3 +171,136 @@ def test_panels_fit_a_laptop_screen_with_inspector_and_exercise_side_by_side(win
     again = MainWindow(settings=settings)
     qtbot.addWidget(again)
     assert again.bottom_dock.isHidden()
+
+
+# ------------------------------------------------------------------------------------------------
+# Editing on the canvas
+
+
+def _menu_actions(menu) -> dict:  # noqa: ANN001
+    return {a.text(): a for a in menu.actions() if a.text()}
+
+
+def _centre(win, node_id: str):  # noqa: ANN001, ANN202
+    from PySide6.QtCore import QPointF
+
+    return win.scene.nodes[node_id].mapToScene(QPointF(NODE_WIDTH / 2, NODE_HEIGHT / 2))
+
+
+def test_right_click_menus_on_a_layer_a_wire_and_the_empty_canvas(window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPointF
+
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    c1 = node_by_name(window, "c1")
+    assert set(_menu_actions(window.canvas_menu(_centre(window, c1)))) >= {
+        "Rename…", "Insert Layer After…", "Disconnect All Wires", "Duplicate", "Delete", "Zoom to Selection"}
+    edge = next(e for e in graph.outputs_of(c1))
+    wire = window.scene.edges[(edge.source, edge.target, edge.slot)]
+    middle = wire.path().pointAtPercent(0.5)
+    menu = _menu_actions(window.canvas_menu(middle))
+    assert set(menu) == {"Insert Layer on Wire…", "Delete Wire"}
+    menu["Insert Layer on Wire…"].trigger()
+    popup = window._quick_add
+    popup.search.setText("BatchNorm")
+    popup.search.returnPressed.emit()
+    (bn,) = window.scene.selected_node_ids()
+    assert graph.node(bn).type == "BatchNormalization"
+    assert [e.source for e in graph.inputs_of(bn)] == [c1] and [e.target for e in graph.outputs_of(bn)] == [edge.target]
+    window.document.undo_stack.undo()  # inserting on a wire is one step
+    assert bn not in graph and any(e.target == edge.target for e in graph.outputs_of(c1))
+    empty = _menu_actions(window.canvas_menu(QPointF(-5000, -5000)))
+    assert {"Add Layer Here…", "Paste Here", "Auto-Layout", "Fit to View"} <= set(empty)
+    empty["Add Layer Here…"].trigger()
+    window._quick_add.search.setText("Dense")
+    window._quick_add.search.returnPressed.emit()
+    (dense,) = window.scene.selected_node_ids()
+    x, y = graph.node(dense).position
+    assert abs(x + NODE_WIDTH / 2 + 5000) < 1 and abs(y + NODE_HEIGHT / 2 + 5000) < 1  # where the user clicked
+
+
+def test_tab_opens_the_quick_add_popup_and_insert_after_takes_over_the_outgoing_wires(window, qtbot) -> None:  # noqa: ANN001
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    c1 = node_by_name(window, "c1")
+    consumers = sorted(e.target for e in graph.outputs_of(c1))
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Tab)
+    assert window._quick_add.isVisible()
+    window._quick_add.close()
+    _menu_actions(window.canvas_menu(_centre(window, c1)))["Insert Layer After…"].trigger()
+    window._quick_add.search.setText("Dropout")
+    window._quick_add.search.returnPressed.emit()
+    (drop,) = window.scene.selected_node_ids()
+    assert [e.source for e in graph.inputs_of(drop)] == [c1]
+    assert sorted(e.target for e in graph.outputs_of(drop)) == consumers
+    assert [e.target for e in graph.outputs_of(c1)] == [drop]
+
+
+def test_double_click_a_layers_name_renames_it_in_place(window, qtbot) -> None:  # noqa: ANN001
+    open_example(window, "lenet5.json")
+    c1 = node_by_name(window, "c1")
+    editor = window.rename_in_place(c1)
+    assert editor.text() == "c1" and editor.isVisible()
+    editor.setText("first_conv")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert window.document.graph.node(c1).name == "first_conv"
+    window.document.undo_stack.undo()
+    assert window.document.graph.node(c1).name == "c1"
+    editor = window.rename_in_place(c1)
+    editor.setText("ignored")
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert window.document.graph.node(c1).name == "c1"
+    window.view.fit()
+    QApplication.processEvents()
+    from PySide6.QtCore import QPointF
+
+    on_name = window.view.mapFromScene(window.scene.nodes[c1].mapToScene(QPointF(40, 10)))
+    qtbot.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=on_name)
+    assert window._rename_editor.text() == "c1"
+
+
+def test_a_wire_dropped_on_a_taken_input_replaces_the_old_one_in_one_step(window) -> None:  # noqa: ANN001
+    from tests.test_gui import drag_wire
+
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    c1, c3 = node_by_name(window, "c1"), node_by_name(window, "c3")
+    old_source = graph.inputs_of(c3)[0].source
+    assert old_source != c1
+    drag_wire(window, c1, c3)
+    assert [e.source for e in graph.inputs_of(c3)] == [c1]
+    window.document.undo_stack.undo()
+    assert [e.source for e in graph.inputs_of(c3)] == [old_source]
+
+
+def test_paste_lands_at_the_mouse_or_beside_and_duplicate_beside_the_originals(window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPointF
+
+    open_example(window, "lenet5.json")
+    graph = window.document.graph
+    c1 = node_by_name(window, "c1")
+    window.scene.select_nodes([c1])
+    window.duplicate()
+    (copy,) = window.scene.selected_node_ids()
+    (x0, y0), (x1, y1) = graph.node(c1).position, graph.node(copy).position
+    assert y1 == y0 and x1 >= x0 + NODE_WIDTH  # beside, not on top
+    window.scene.select_nodes([c1])
+    window.copy()
+    window.paste(at=QPointF(900, 900))
+    (pasted,) = window.scene.selected_node_ids()
+    assert graph.node(pasted).position == (900.0, 900.0)
+    window.paste()  # the mouse is not over the canvas (offscreen): the second paste goes further
+    window.paste()
+    *_, third = (graph.node(n).position for n in window.scene.selected_node_ids())
+    assert third[0] - x0 >= 120 and third[1] - y0 >= 120
+
+
+def test_zooming_keeps_the_selection_in_view(window) -> None:  # noqa: ANN001
+    open_example(window, "densenet121.json")
+    target = window.document.graph.node_ids()[-1]
+    window.scene.select_nodes([target])
+    window.zoom_to_selection()
+    for _ in range(3):
+        window.view.zoom_by(1 / 1.2)
+        assert window.view.visible_scene_rect().contains(window.scene.nodes[target].sceneBoundingRect().center())

@@ -17,10 +17,12 @@ from engine.layers import FAMILY_COLOURS as ENGINE_FAMILY_COLOURS
 from engine.layers import fmt_int, get_spec
 from engine.report import batch_shape
 
-__all__ = ["NodeItem", "PortItem", "EdgeItem", "FAMILY_COLOURS", "NODE_WIDTH", "NODE_HEIGHT", "shape_text"]
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "FAMILY_COLOURS", "NODE_WIDTH", "NODE_HEIGHT", "NAME_HEIGHT", "shape_text"]
 
 NODE_WIDTH = 210.0
 NODE_HEIGHT = 78.0
+#: The top of a layer's box where its name is drawn (double-click there to rename).
+NAME_HEIGHT = 24.0
 PORT_RADIUS = 6.0
 
 FAMILY_COLOURS = {family: QColor(colour) for family, colour in ENGINE_FAMILY_COLOURS.items()}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import networkx as nx
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent, QGraphicsSimpleTextItem
 
 from engine.analysis import Analysis
 from engine.graph import Edge, GraphError, GraphEvent
 from engine.layout import Layout, route_wires
-from gui.canvas.items import ERROR, NODE_HEIGHT, NODE_WIDTH, SELECTED, EdgeItem, NodeItem, PortItem
+from gui.canvas.items import ERROR, NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, SELECTED, WARNING, EdgeItem, NodeItem, PortItem
 from gui.document import Document, EditRefused
 
 __all__ = ["GraphScene"]
@@ -18,6 +19,8 @@ __all__ = ["GraphScene"]
 class GraphScene(QGraphicsScene):
     #: A short text for the status bar (why a wire is refused, what was done).
     message = Signal(str)
+    #: Double-click on a layer's name: rename it in place.
+    renameRequested = Signal(str)
 
     def __init__(self, document: Document, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
@@ -31,6 +34,7 @@ class GraphScene(QGraphicsScene):
         self._drag_source: NodeItem | None = None
         self._drag_line: QGraphicsPathItem | None = None
         self._drag_target: NodeItem | None = None
+        self._drag_replaces: Edge | None = None
         self._press_positions: dict[str, QPointF] = {}
         #: Routes of the last auto-layout, kept for wires whose ends have not moved since.
         self._layout: tuple[dict[tuple[str, str], list[tuple[float, float]]], dict[str, tuple[float, float]]] = ({}, {})
@@ -176,6 +180,25 @@ class GraphScene(QGraphicsScene):
         super().mousePressEvent(event)
         self._press_positions = {n: self.nodes[n].pos() for n in self.selected_node_ids()}
 
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        node = self._node_at(event.scenePos())
+        if node is not None and node.mapFromScene(event.scenePos()).y() < NAME_HEIGHT:
+            self.renameRequested.emit(node.node_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def item_at(self, pos: QPointF) -> NodeItem | EdgeItem | None:
+        """The layer (or its port) or wire under a scene point, for the context menu."""
+        for item in self.items(pos):
+            if isinstance(item, PortItem):
+                return item.node
+            if isinstance(item, (NodeItem, EdgeItem)):
+                return item
+            if isinstance(item, QGraphicsSimpleTextItem) and isinstance(item.parentItem(), EdgeItem):
+                return item.parentItem()  # type: ignore[return-value]
+        return None
+
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag_source is not None:
             self._update_drag(event.scenePos())
@@ -192,13 +215,20 @@ class GraphScene(QGraphicsScene):
         self._drag_line.setPath(path)
         target = self._node_at(pos)
         self._drag_target = None
+        self._drag_replaces = None
         colour = SELECTED
         if target is not None and target is not self._drag_source:
             reason = self.document.graph.check_connection(self._drag_source.node_id, target.node_id)
+            taken = self._taken_input(target, pos) if reason is not None else None
             if reason is None:
                 self._drag_target = target
                 colour = QColor("#2CA02C")
                 self.message.emit(f"Release to connect {self._drag_source.name} → {target.name}")
+            elif taken is not None:
+                self._drag_target, self._drag_replaces = target, taken
+                colour = WARNING
+                old = self.nodes[taken.source].name
+                self.message.emit(f"Release to replace the wire {old} → {target.name} with {self._drag_source.name} → {target.name}")
             else:
                 colour = ERROR
                 self.message.emit(f"Cannot connect: {reason}")
@@ -207,15 +237,36 @@ class GraphScene(QGraphicsScene):
             self.message.emit("Cannot connect: a layer cannot feed itself")
         self._drag_line.setPen(QPen(colour, 2, Qt.PenStyle.DashLine))
 
+    def _taken_input(self, target: NodeItem, pos: QPointF) -> Edge | None:
+        """The wire a drop on a full input would replace: the only one, or for a merge the one whose slot is
+        nearest the drop point. None when the drop cannot replace (an Input, or the wire would make a cycle)."""
+        graph = self.document.graph
+        source = self._drag_source
+        assert source is not None
+        spec = graph.node(target.node_id).spec
+        inputs = [e for e in graph.inputs_of(target.node_id) if not e.is_mask]
+        if spec.max_inputs in (None, 0) or len(inputs) < spec.max_inputs:
+            return None
+        if nx.has_path(graph.nx_graph, target.node_id, source.node_id):
+            return None  # the new wire would make a cycle: refused, not replaced
+        anchors = [target.input_anchor(i, len(inputs)) for i in range(len(inputs))]
+        nearest = min(range(len(inputs)), key=lambda i: abs(anchors[i].x() - pos.x()))
+        return inputs[nearest] if inputs[nearest].source != source.node_id else None
+
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag_source is not None:
             source, target = self._drag_source, self._drag_target
             self.removeItem(self._drag_line)
             self._drag_source = self._drag_line = self._drag_target = None
+            replaces, self._drag_replaces = self._drag_replaces, None
             if target is not None:
                 try:
-                    self.document.editor.connect(source.node_id, target.node_id)
-                    self.message.emit(f"Connected {source.name} → {target.name}")
+                    if replaces is not None:
+                        self.document.editor.replace_wire(replaces, source.node_id)
+                        self.message.emit(f"Replaced the wire into {target.name}: now from {source.name}")
+                    else:
+                        self.document.editor.connect(source.node_id, target.node_id)
+                        self.message.emit(f"Connected {source.name} → {target.name}")
                 except (EditRefused, GraphError) as exc:
                     self.message.emit(f"Cannot connect: {exc}")
             event.accept()

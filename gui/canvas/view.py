@@ -3,7 +3,7 @@ and drops from the palette."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
@@ -16,6 +16,10 @@ LAYER_MIME = "application/x-layerlab-layer"
 class GraphView(QGraphicsView):
     #: (layer type, scene position) when a layer is dropped from the palette.
     layerDropped = Signal(str, QPointF)
+    #: Right-click: (scene position, global position) for the window to build the menu.
+    contextMenuRequested = Signal(QPointF, QPoint)
+    #: Tab: open the quick add popup at this scene position.
+    quickAddRequested = Signal(QPointF)
 
     MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 
@@ -40,7 +44,21 @@ class GraphView(QGraphicsView):
         self.scale(factor / self.zoom, factor / self.zoom)
 
     def zoom_by(self, step: float) -> None:
+        """Zoom in or out; the selected layers stay in view (the toolbar and the keys zoom around them)."""
+        selected = [item for item in self.scene().selectedItems() if item.flags() & item.GraphicsItemFlag.ItemIsMovable]
         self.set_zoom(self.zoom * step)
+        if selected:
+            rect = selected[0].sceneBoundingRect()
+            for item in selected[1:]:
+                rect = rect.united(item.sceneBoundingRect())
+            self.centerOn(rect.center())
+
+    def fit_rect(self, rect: QRectF, max_zoom: float = 1.2) -> None:
+        """Show ``rect`` whole, at most at ``max_zoom``."""
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom > max_zoom:
+            self.set_zoom(max_zoom)
+        self.centerOn(rect.center())
 
     #: Below this zoom node text is hard to read; opening a design never starts smaller.
     READABLE_ZOOM = 0.8
@@ -68,7 +86,25 @@ class GraphView(QGraphicsView):
             return
         super().wheelEvent(event)
 
+    def cursor_scene_pos(self) -> QPointF | None:
+        """Where the mouse is on the canvas, or None when it is elsewhere."""
+        from PySide6.QtGui import QCursor
+
+        local = self.viewport().mapFromGlobal(QCursor.pos())
+        return self.mapToScene(local) if self.viewport().rect().contains(local) else None
+
+    def contextMenuEvent(self, event) -> None:  # noqa: ANN001
+        self.contextMenuRequested.emit(self.mapToScene(event.pos()), event.globalPos())
+        event.accept()
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002
+        return False  # Tab belongs to the canvas (quick add), not to focus traversal
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Tab and not event.modifiers():
+            self.quickAddRequested.emit(self.cursor_scene_pos() or self.visible_scene_rect().center())
+            event.accept()
+            return
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
