@@ -35,6 +35,7 @@ from engine.layout import auto_layout
 from engine.project import ProjectError, graph_from_dict
 from engine.resources import resource_dir
 from gui.canvas.items import NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, EdgeItem, NodeItem
+from gui.canvas.minimap import Minimap
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
 from gui.document import Document, EditRefused
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
         self.setCentralWidget(self.view)
+        self.view.minimap = Minimap(self.view)
         # The side columns run the full height; the summary sits under the canvas only.
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -241,6 +243,10 @@ class MainWindow(QMainWindow):
         self._action(view, "Zoom &In", lambda: self.view.zoom_by(1.2), [QKeySequence(Qt.Key.Key_Plus), QKeySequence(Qt.Key.Key_Equal), QKeySequence.StandardKey.ZoomIn], canvas_only=True)
         self._action(view, "Zoom &Out", lambda: self.view.zoom_by(1 / 1.2), [QKeySequence(Qt.Key.Key_Minus), QKeySequence.StandardKey.ZoomOut], canvas_only=True)
         self._action(view, "Zoom to &Selection", self.zoom_to_selection, QKeySequence("Shift+F"), canvas_only=True)
+        self._action(view, "&Find Layer…", self.start_find, QKeySequence.StandardKey.Find)
+        minimap = self._action(view, "&Minimap", lambda: self.view.minimap.setVisible(not self.view.minimap.isVisible()))
+        minimap.setCheckable(True)
+        minimap.setChecked(True)
         self._action(view, "&Auto-Layout", self.auto_layout, QKeySequence("Ctrl+L"))
         view.addSeparator()
         for dock in self.findChildren(QDockWidget):
@@ -254,14 +260,27 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.undo_action)
         toolbar.addAction(self.redo_action)
         toolbar.addSeparator()
-        for action in view.actions()[:5]:
-            toolbar.addAction(action)
+        shown = ("&Fit to View", "Zoom &In", "Zoom &Out", "Zoom to &Selection", "&Auto-Layout")
+        for action in view.actions():
+            if action.text() in shown:
+                toolbar.addAction(action)
+        toolbar.addSeparator()
+        self.find_field = QLineEdit(placeholderText="Find layer (Ctrl+F)")
+        self.find_field.setObjectName("find")
+        self.find_field.setClearButtonEnabled(True)
+        self.find_field.setMaximumWidth(220)
+        self.find_field.textChanged.connect(lambda text: self.find(text))
+        self.find_field.returnPressed.connect(self.find_next)
+        toolbar.addWidget(self.find_field)
+        self._found: list[str] = []
+        self._found_at = 0
         self._refresh_recent()
 
     def _connect_views(self) -> None:
         self.palette.layerActivated.connect(self.add_layer)
         self.view.layerDropped.connect(lambda t, pos: self.add_layer(t, pos))
         self.view.contextMenuRequested.connect(lambda pos, screen: self.canvas_menu(pos).popup(screen))
+        self.view.tooBig.connect(lambda m: self.statusBar().showMessage(m, 10000))
         self.view.quickAddRequested.connect(lambda pos: self.quick_add(pos))
         self.summary.selectionRequested.connect(self._select_from_panel)
         self.problems.nodeRequested.connect(self.focus_node)
@@ -290,6 +309,7 @@ class MainWindow(QMainWindow):
         self.document = document
         self.scene = GraphScene(document, self)
         self.view.setScene(self.scene)
+        self.view.minimap.set_scene(self.scene)
         for panel in (self.inspector, self.summary, self.problems, self.training, self.exercise):
             panel.set_document(document)
         self._bind_document()
@@ -505,6 +525,49 @@ class MainWindow(QMainWindow):
         line.setFocus()
         self._rename_editor = line
         return line
+
+    # -- find ------------------------------------------------------------------------------------
+
+    def start_find(self) -> None:
+        self.find_field.setFocus()
+        self.find_field.selectAll()
+
+    def find(self, text: str) -> list[str]:
+        """Layers whose name (first) or type contains ``text``, in the order data flows; the first is
+        selected and shown."""
+        needle = text.strip().lower()
+        graph = self.document.graph
+        order = self.document.analysis.order
+        by_name = [n for n in order if n in graph and needle in graph.node(n).name.lower()]
+        by_type = [n for n in order if n in graph and needle in graph.node(n).type.lower() and n not in by_name]
+        self._found = (by_name + by_type) if needle else []
+        self._found_at = 0
+        if self._found:
+            self._show_found()
+        elif needle:
+            self.statusBar().showMessage(f"No layer matches {text.strip()!r}", 4000)
+        return self._found
+
+    def find_next(self) -> None:
+        """Enter in the find field: the next match (wrapping around)."""
+        if not self._found:
+            self.find(self.find_field.text())
+            return
+        self._found_at = (self._found_at + 1) % len(self._found)
+        self._show_found()
+
+    def _show_found(self) -> None:
+        node_id = self._found[self._found_at]
+        self.reveal(node_id)
+        self.scene.select_nodes([node_id])
+        item = self.scene.nodes[node_id]
+        if self.view.zoom < self.view.LABELS_ZOOM:
+            self.view.set_zoom(self.view.READABLE_ZOOM)
+        self.view.centerOn(item)
+        self.statusBar().showMessage(f"{self._found_at + 1} of {len(self._found)}: {item.name} ({item.layer_type})", 5000)
+
+    def reveal(self, node_id: str) -> None:
+        """Make a layer visible on the canvas (blocks that hide it are expanded)."""
 
     def _rename_selected(self) -> None:
         ids = self.scene.selected_node_ids()

@@ -304,3 +304,48 @@ def test_zooming_keeps_the_selection_in_view(window) -> None:  # noqa: ANN001
     for _ in range(3):
         window.view.zoom_by(1 / 1.2)
         assert window.view.visible_scene_rect().contains(window.scene.nodes[target].sceneBoundingRect().center())
+
+
+# ------------------------------------------------------------------------------------------------
+# Navigation
+
+
+def test_find_selects_and_shows_matches_as_you_type_and_enter_goes_to_the_next(window, qtbot) -> None:  # noqa: ANN001
+    open_example(window, "densenet121.json")
+    window.start_find()
+    assert window.find_field.hasFocus() or QApplication.focusWidget() is window.find_field
+    window.find_field.setText("conv5_block16")
+    found = list(window._found)
+    assert found and all(window.document.graph.node(n).name.startswith("conv5_block16") for n in found)
+    first = window.scene.selected_node_ids()
+    assert first == [found[0]]
+    assert window.view.visible_scene_rect().contains(window.scene.nodes[found[0]].sceneBoundingRect().center())
+    assert window.view.zoom >= window.view.LABELS_ZOOM - 1e-9
+    qtbot.keyClick(window.find_field, Qt.Key.Key_Return)
+    assert window.scene.selected_node_ids() == [found[1]]
+    window.find_field.setText("averagepooling")  # by type too
+    graph = window.document.graph
+    assert [graph.node(n).type for n in window._found] == ["AveragePooling2D"] * 3 + ["GlobalAveragePooling2D"]
+
+
+def test_the_minimap_frames_the_view_and_moves_it_on_click(window, qtbot) -> None:  # noqa: ANN001
+    open_example(window, "densenet121.json")
+    minimap = window.view.minimap
+    assert minimap.isVisible()
+    bottom = window.scene.itemsBoundingRect().bottomLeft()
+    target = minimap.mapFromScene(bottom.x() + 100, bottom.y() - 100)
+    qtbot.mouseClick(minimap.viewport(), Qt.MouseButton.LeftButton, pos=target)
+    centre = window.view.visible_scene_rect().center()
+    assert abs(centre.y() - (bottom.y() - 100)) < window.view.visible_scene_rect().height()
+    assert centre.y() > window.scene.itemsBoundingRect().center().y()  # moved down to the end of the network
+
+
+def test_fit_to_view_stops_at_readable_labels_and_says_how_to_see_more(window) -> None:  # noqa: ANN001
+    open_example(window, "densenet121.json")
+    said = []
+    window.view.tooBig.connect(said.append)
+    window.view.fit()
+    assert window.view.zoom >= window.view.LABELS_ZOOM - 1e-9
+    assert said and "minimap" in said[0] and "Find (Ctrl+F)" in said[0]
+    window.view.zoom_by(1 / 1.2)  # Zoom Out still goes further when asked
+    assert window.view.zoom < window.view.LABELS_ZOOM - 0.05

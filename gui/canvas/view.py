@@ -20,6 +20,8 @@ class GraphView(QGraphicsView):
     contextMenuRequested = Signal(QPointF, QPoint)
     #: Tab: open the quick add popup at this scene position.
     quickAddRequested = Signal(QPointF)
+    #: Said when a design does not fit at a readable size.
+    tooBig = Signal(str)
 
     MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 
@@ -63,19 +65,25 @@ class GraphView(QGraphicsView):
     #: Below this zoom node text is hard to read; opening a design never starts smaller.
     READABLE_ZOOM = 0.8
 
+    #: Below this zoom the layers' names cannot be read: Fit to View stops here.
+    LABELS_ZOOM = 0.6
     def fit(self, readable: bool = False) -> None:
-        """Show every layer (F). With ``readable``, never zoom out below `READABLE_ZOOM`; a design too big
-        for that is shown from its top (the inputs) instead."""
+        """Show every layer (F), but never smaller than readable labels (`LABELS_ZOOM`; with ``readable``, the
+        comfortable `READABLE_ZOOM` a design opens at): a design too big for that is shown from its top (the
+        inputs), and `tooBig` says how to see the rest. Zoom Out still goes further."""
         rect = self.scene().itemsBoundingRect()
         if rect.isNull():
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom > 1.2:
             self.set_zoom(1.2)
-        if readable and self.zoom < self.READABLE_ZOOM:
-            self.set_zoom(self.READABLE_ZOOM)
+        floor = self.READABLE_ZOOM if readable else self.LABELS_ZOOM
+        if self.zoom < floor:
+            self.set_zoom(floor)
             half_height = self.viewport().height() / 2 / self.zoom
             self.centerOn(rect.center().x(), rect.top() - 40 + half_height)
+            self.tooBig.emit("The whole design does not fit at a readable size: showing its top. Use the minimap, "
+                             "Find (Ctrl+F), collapse blocks (Ctrl+G), or Zoom Out to see more.")
             return
         self.centerOn(rect.center())
 
@@ -166,3 +174,9 @@ class GraphView(QGraphicsView):
 
     def visible_scene_rect(self) -> QRectF:
         return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001
+        super().resizeEvent(event)
+        minimap = getattr(self, "minimap", None)
+        if minimap is not None:
+            minimap.place()
