@@ -4,7 +4,7 @@ and drops from the palette."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
 __all__ = ["GraphView", "LAYER_MIME"]
@@ -43,7 +43,7 @@ class GraphView(QGraphicsView):
 
     def set_zoom(self, factor: float) -> None:
         factor = max(self.MIN_ZOOM, min(self.MAX_ZOOM, factor))
-        self.scale(factor / self.zoom, factor / self.zoom)
+        self.setTransform(QTransform.fromScale(factor, factor))  # exact: repeated relative scaling drifts
 
     def zoom_by(self, step: float) -> None:
         """Zoom in or out; the selected layers stay in view (the toolbar and the keys zoom around them)."""
