@@ -435,7 +435,7 @@ def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable
         data = node_data[n]
         if data.get("shares") is not None:
             continue  # a shared layer's later calls are the same layer
-        named.setdefault((data.get("group"), data["name"]), []).append(n)
+        named.setdefault((graph.model_group(data.get("group")), data["name"]), []).append(n)
     for (_, name), nodes in named.items():
         # The layer that took the name last is the one to rename, not the one that had it first.
         for n in sorted(nodes, key=lambda n: node_data[n].get("named", 0))[1:]:

@@ -545,6 +545,8 @@ def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "mo
     header = '"""Keras model exported by LayerLab."""\n'
     if title:  # free text only ever appears as a one-line comment
         header += f"\n# Design: {_comment(title)}\n"
+    if any(g.kind == "block" for g in graph.groups.values()):
+        graph = graph.without_blocks()  # blocks are a drawing aid: the model is the same without them
     model_source, extra_imports = _model_source(graph, model_name)
     imports = "import keras\nfrom keras import layers\n" + "".join(line + "\n" for line in sorted(extra_imports))
     parts = [header, imports, model_source]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -62,6 +62,8 @@ class Group:
     parent: str | None = None
     #: The group whose weights this one reuses (the same nested model called again).
     shares: str | None = None
+    #: A block drawn as one box (its layers hidden) on the canvas; saved with the design.
+    collapsed: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class Node:
 @dataclass(frozen=True)
 class GraphEvent:
     """What changed. ``kind`` is one of node_added, node_removed, edge_added, edge_removed,
-    params_changed, renamed, moved, reset."""
+    params_changed, renamed, moved, groups_changed (blocks made, removed, collapsed or renamed), reset."""
 
     kind: str
     node: str | None = None
@@ -211,8 +213,79 @@ class NetworkGraph:
         elif group_id in self.groups:
             raise GraphError(f"group id {group_id!r} is already used")
         self.groups[group_id] = Group(group_id, name, kind, parent, shares)
-        self._emit(GraphEvent("reset"), structural=True)
+        self._emit(GraphEvent("groups_changed"), structural=False)
         return group_id
+
+    def set_group(self, node_id: str, group_id: str | None) -> None:
+        """Put a layer in a group (or in none)."""
+        data = self._data(node_id)
+        if group_id is not None and group_id not in self.groups:
+            raise GraphError(f"there is no group with id {group_id!r}")
+        if data.get("group") != group_id:
+            data["group"] = group_id
+            self._emit(GraphEvent("groups_changed", node_id), structural=False)
+
+    def update_group(self, group_id: str, **changes: Any) -> None:
+        """Change a group's ``name``, ``parent`` or ``collapsed``."""
+        group = self.groups.get(group_id)
+        if group is None:
+            raise GraphError(f"there is no group with id {group_id!r}")
+        if "name" in changes:
+            validate_name(changes["name"])
+        parent = changes.get("parent", group.parent)
+        if parent is not None and (parent not in self.groups or group_id in [group_id, *self.group_ancestors(parent)]):
+            raise GraphError(f"group {group_id!r} cannot be inside {parent!r}")
+        self.groups[group_id] = replace(group, **changes)
+        self._emit(GraphEvent("groups_changed"), structural=False)
+
+    def remove_group(self, group_id: str) -> None:
+        """Remove an empty group (no layers, no groups inside)."""
+        if group_id not in self.groups:
+            raise GraphError(f"there is no group with id {group_id!r}")
+        if any(g.parent == group_id for g in self.groups.values()) or any(d.get("group") == group_id for _, d in self._g.nodes(data=True)):
+            raise GraphError(f"group {group_id!r} is not empty")
+        del self.groups[group_id]
+        self._emit(GraphEvent("groups_changed"), structural=False)
+
+    def unique_block_name(self, name: str) -> str:
+        """``name``, or ``name_2``, ``name_3``... if a group already has it."""
+        taken = {g.name for g in self.groups.values()}
+        if name not in taken:
+            return name
+        return next(f"{name}_{i}" for i in itertools.count(2) if f"{name}_{i}" not in taken)
+
+    def group_ancestors(self, group_id: str | None) -> list[str]:
+        """``group_id`` and the groups around it, innermost first."""
+        out: list[str] = []
+        while group_id is not None and group_id in self.groups and group_id not in out:
+            out.append(group_id)
+            group_id = self.groups[group_id].parent
+        return out
+
+    def model_group(self, group_id: str | None) -> str | None:
+        """The innermost nested *model* among ``group_id`` and its parents: blocks are only drawn, Keras never sees them."""
+        return next((g for g in self.group_ancestors(group_id) if self.groups[g].kind == "model"), None)
+
+    def group_members(self, group_id: str) -> list[str]:
+        """Every layer inside ``group_id``, at any depth."""
+        return [n for n, d in self._g.nodes(data=True) if group_id in self.group_ancestors(d.get("group"))]
+
+    def collapsed_unit(self, node_id: str) -> str | None:
+        """The outermost collapsed group holding a layer (what the canvas draws in its place), or None."""
+        ancestors = self.group_ancestors(self._data(node_id).get("group"))
+        return next((g for g in reversed(ancestors) if self.groups[g].collapsed), None)
+
+    def without_blocks(self) -> NetworkGraph:
+        """A copy where blocks are gone and their layers sit in their nearest nested model: what Keras sees."""
+        other = NetworkGraph()
+        models = {gid: g for gid, g in self.groups.items() if g.kind == "model"}
+        other.groups = {gid: replace(g, parent=self.model_group(g.parent)) for gid, g in models.items()}
+        for node in sorted(self.nodes(), key=lambda n: n.shares is not None):
+            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, shares=node.shares,
+                           group=self.model_group(node.group))
+        for edge in self.edges():
+            other.connect(edge.source, edge.target, edge.slot, edge.output)
+        return other
 
     def group_path(self, group_id: str | None) -> list[str]:
         """Names of the groups from the outermost down to ``group_id``."""

@@ -27,7 +27,7 @@ __all__ = ["Layout", "auto_layout", "layered_positions", "route_wires", "wires_u
 
 #: Width and height of a layer's box on the canvas.
 NODE_SIZE = (210.0, 78.0)
-GAP_X, GAP_Y = 50.0, 72.0
+GAP_X, GAP_Y = 50.0, 56.0
 #: Above this many layers the Sugiyama layout (pure Python) takes seconds: layers go in rows instead.
 SUGIYAMA_LIMIT = 2500
 
@@ -41,15 +41,57 @@ class Layout:
     #: For a wire ``(source, target)``, the points it passes between the source's output and the
     #: target's input (empty or missing: a direct wire).
     routes: dict[tuple[str, str], list[Point]] = field(default_factory=dict)
+    #: Top-left corner of each collapsed block's box.
+    blocks: dict[str, Point] = field(default_factory=dict)
 
 
 def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
-    """A layered layout of every layer; connected parts side by side, the largest first."""
-    simple = nx.DiGraph()
-    simple.add_nodes_from(graph.node_ids())
-    simple.add_edges_from((e.source, e.target) for e in graph.edges() if e.source != e.target)
-    if len(simple) > SUGIYAMA_LIMIT:
+    """A layered layout of every layer; connected parts side by side, the largest first.
+
+    A collapsed block is laid out as one box (``blocks`` gives where); its layers are laid out among
+    themselves and placed under the box, ready for when it is expanded."""
+    order = {n: i for i, n in enumerate(graph.node_ids())}
+    unit = {n: graph.collapsed_unit(n) or n for n in graph.node_ids()}
+    wires = {(unit[e.source], unit[e.target]) for e in graph.edges() if unit[e.source] != unit[e.target]}
+    units = list(dict.fromkeys(unit[n] for n in graph.node_ids()))
+    if len(units) > SUGIYAMA_LIMIT:
         return Layout(layered_positions(graph))
+    unit_order = {u: min(order[n] for n in graph.node_ids() if unit[n] == u) for u in units} if len(units) != len(order) else order
+    positions, unit_routes = _sugiyama(units, wires, unit_order, node_size)
+    layout = Layout({})
+    for u, pos in positions.items():
+        if u in graph.groups:
+            layout.blocks[u] = pos
+        else:
+            layout.positions[u] = pos
+    for gid, (bx, by) in layout.blocks.items():  # the layers inside, laid out among themselves under the box
+        members = [n for n in graph.node_ids() if unit[n] == gid]
+        inner = {(e.source, e.target) for e in graph.edges() if e.source in members and e.target in members and e.source != e.target}
+        local, local_routes = _sugiyama(members, inner, order, node_size)
+        x0 = min(x for x, _ in local.values())
+        y0 = min(y for _, y in local.values())
+        for n, (x, y) in local.items():
+            layout.positions[n] = (x - x0 + bx, y - y0 + by)
+        for wire, points in local_routes.items():
+            layout.routes[wire] = [(x - x0 + bx, y - y0 + by) for x, y in points]
+    for e in graph.edges():
+        key = (unit[e.source], unit[e.target])
+        if key[0] != key[1] and key in unit_routes:
+            layout.routes[(e.source, e.target)] = unit_routes[key]
+    if not layout.blocks:
+        _slot_order(graph, layout.positions)
+        # grandalf can leave a dummy point on the far side of its row (the Inception example's 1x1 branch):
+        # such a wire is routed again beside the layers in its way.
+        straight = list(wires)
+        for wire in wires_under_layers(layout.positions, straight, layout.routes, node_size):
+            detour = route_wires(layout.positions, [wire], node_size).get(wire, [])
+            if not wires_under_layers(layout.positions, [wire], {wire: detour}, node_size):
+                layout.routes[wire] = detour
+    return layout
+
+
+def _sugiyama(nodes: list[str], wires: Iterable[tuple[str, str]], order: Mapping[str, int], node_size: Point) -> tuple[dict[str, Point], dict[tuple[str, str], list[Point]]]:
+    """grandalf's layout of boxes ``nodes`` joined by ``wires``: top-left corners and routes of long wires."""
     from grandalf.graphs import Edge as GEdge
     from grandalf.graphs import Graph as GGraph
     from grandalf.graphs import Vertex
@@ -68,16 +110,16 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
         def setpath(self, points: list[Point]) -> None:
             self.points = [(float(x), float(y)) for x, y in points]
 
-    order = {n: i for i, n in enumerate(graph.node_ids())}
-    vertices = {n: Vertex(n) for n in simple}
+    vertices = {n: Vertex(n) for n in nodes}
     for v in vertices.values():
         v.view = _Box()
     edges = []
-    for u, v in simple.edges:
-        edge = GEdge(vertices[u], vertices[v])
+    for a, b in wires:
+        edge = GEdge(vertices[a], vertices[b])
         edge.view = _Wire()
         edges.append(edge)
-    layout = Layout({})
+    positions: dict[str, Point] = {}
+    routes: dict[tuple[str, str], list[Point]] = {}
     left = 0.0
     components = sorted(GGraph(list(vertices.values()), edges).C, key=lambda c: (-len(c.sV), min(order[v.data] for v in c.sV)))
     for component in components:
@@ -91,21 +133,13 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
         dx, dy = left - min(xs) + w / 2, -min(ys)
         for v in component.sV:
             x, y = v.view.xy
-            layout.positions[v.data] = (x + dx - w / 2, y + dy)
+            positions[v.data] = (x + dx - w / 2, y + dy)
         for e in component.sE:
             inner = e.view.points[1:-1]
             if inner:
-                layout.routes[(e.v[0].data, e.v[1].data)] = [(x + dx, y + dy + h / 2) for x, y in inner]
+                routes[(e.v[0].data, e.v[1].data)] = [(x + dx, y + dy + h / 2) for x, y in inner]
         left += max(xs) - min(xs) + w + 2 * GAP_X
-    _slot_order(graph, layout.positions)
-    # grandalf can leave a dummy point on the far side of its row (the Inception example's 1x1 branch):
-    # such a wire is routed again beside the layers in its way.
-    wires = list(simple.edges)
-    for wire in wires_under_layers(layout.positions, wires, layout.routes, node_size):
-        detour = route_wires(layout.positions, [wire], node_size).get(wire, [])
-        if not wires_under_layers(layout.positions, [wire], {wire: detour}, node_size):
-            layout.routes[wire] = detour
-    return layout
+    return positions, routes
 
 
 def _slot_order(graph: NetworkGraph, positions: dict[str, Point]) -> None:

@@ -93,7 +93,8 @@ def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "",
     if answers:
         doc["answers"] = dict(answers)
     if graph.groups:
-        doc["groups"] = [{"id": g.id, "name": g.name, "kind": g.kind, "parent": g.parent, "shares": g.shares} for g in graph.groups.values()]
+        doc["groups"] = [{"id": g.id, "name": g.name, "kind": g.kind, "parent": g.parent, "shares": g.shares, **({"collapsed": True} if g.collapsed else {})}
+                         for g in graph.groups.values()]
     nodes = []
     for node in graph.nodes():
         entry: dict[str, Any] = {
@@ -250,8 +251,13 @@ def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool 
         for key, ref in (("parent", parent), ("shares", shares)):
             if ref is not None and (not isinstance(ref, str) or ref not in graph.groups):
                 raise fail(f'{where}: "{key}" {_short(ref)} is not the id of a group listed before it')
+        collapsed = entry.get("collapsed", False)
+        if not isinstance(collapsed, bool):
+            raise fail(f'{where}: "collapsed" must be true or false, got {_short(collapsed)}')
         try:
             graph.add_group(gname, kind=kind, parent=parent, shares=shares, group_id=gid)  # type: ignore[arg-type]
+            if collapsed:
+                graph.update_group(gid, collapsed=True)  # type: ignore[arg-type]
         except (ParamError, GraphError) as exc:
             raise fail(f"{where}: {exc}") from None
     deferred: list[tuple[int, dict[str, Any]]] = []

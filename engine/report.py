@@ -54,8 +54,8 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | N
         extra: dict[str, Any] = {}
         if result.extra_outputs:
             extra["output_shapes"] = [batch_shape(t.shape) for t in result.outputs]
-        if data.get("group") is not None:
-            extra["group"] = "/".join(graph.group_path(data["group"]))
+        if graph.model_group(data.get("group")) is not None:  # the nested model (blocks are only drawn)
+            extra["group"] = "/".join(graph.group_path(graph.model_group(data["group"])))
         rows.append({
             "id": node_id,
             "name": data["name"],

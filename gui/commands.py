@@ -7,6 +7,7 @@ on the undo stack (and PySide6 later crashes on it). Only `gui.editor.Editor` bu
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,6 +28,10 @@ __all__ = [
     "SetParamCommand",
     "RenameCommand",
     "PasteCommand",
+    "GroupCommand",
+    "BlocksCommand",
+    "UngroupCommand",
+    "UpdateGroupCommand",
 ]
 
 _MERGE_PARAM = 1001
@@ -275,6 +280,8 @@ class PasteCommand(QUndoCommand):
             position = _position((node.position[0] + dx, node.position[1] + dy))
             self.nodes.append((mapping[node.id], node.type, dict(source.params_of(node.id)), unique, position, shares))
         self.edges = [(mapping[e.source], mapping[e.target], e.slot, e.output) for e in source.edges()]
+        #: Fragment id -> new id (Repeat Block wires the copies through it).
+        self.mapping = mapping
         super().__init__(text)
         self.graph = graph
 
@@ -291,3 +298,130 @@ class PasteCommand(QUndoCommand):
     @property
     def node_ids(self) -> list[str]:
         return [n[0] for n in self.nodes]
+
+
+class GroupCommand(QUndoCommand):
+    """Make a block of layers and blocks that sit in one group (or in none): the block goes inside that group."""
+
+    def __init__(self, graph: NetworkGraph, node_ids: Iterable[str], name: str, groups: Iterable[str] = ()) -> None:
+        ids = list(dict.fromkeys(node_ids))
+        blocks = list(dict.fromkeys(groups))
+        if not ids and not blocks:
+            raise EditRefused("select the layers to group first")
+        nodes = [_require_node(graph, n) for n in ids]
+        for g in blocks:
+            if g not in graph.groups:
+                raise EditRefused(f"there is no block {g!r}")
+        parents = {n.group for n in nodes} | {graph.groups[g].parent for g in blocks}
+        if len(parents) != 1:
+            raise EditRefused("the selected layers lie in different blocks or models: select layers of one block")
+        try:
+            validate_name(name)
+        except ParamError as exc:
+            raise EditRefused(str(exc)) from None
+        super().__init__(f"Group {len(ids) + len(blocks)} item(s) as {name}")
+        self.graph, self.node_ids, self.blocks, self.name = graph, ids, blocks, name
+        self.parent = parents.pop()
+        self.group_id = next(f"b{i}" for i in range(1, len(graph.groups) + 2) if f"b{i}" not in graph.groups)
+
+    def redo(self) -> None:
+        self.graph.add_group(self.name, kind="block", parent=self.parent, group_id=self.group_id)
+        for n in self.node_ids:
+            self.graph.set_group(n, self.group_id)
+        for g in self.blocks:
+            self.graph.update_group(g, parent=self.group_id)
+
+    def undo(self) -> None:
+        for g in self.blocks:
+            self.graph.update_group(g, parent=self.parent)
+        for n in self.node_ids:
+            self.graph.set_group(n, self.parent)
+        self.graph.remove_group(self.group_id)
+
+
+class BlocksCommand(QUndoCommand):
+    """Blocks from Keras's layer-name prefixes (`engine.blocks`), the outer ones collapsed if asked."""
+
+    def __init__(self, graph: NetworkGraph, collapse_outer: bool = True) -> None:
+        from engine.blocks import prefix_blocks
+
+        self.plans = prefix_blocks(graph)
+        if not self.plans:
+            raise EditRefused("no layer names share a block prefix such as conv2_block1_, block_3_ or mixed5")
+        super().__init__(f"Group {len(self.plans)} blocks by name")
+        self.graph, self.collapse_outer = graph, collapse_outer
+        self.before = {n: graph.node(n).group for plan in self.plans for n in plan.members}
+        free = (f"b{i}" for i in itertools.count(1) if f"b{i}" not in graph.groups)
+        self.group_ids = [next(free) for _ in self.plans]
+
+    def redo(self) -> None:
+        from engine.blocks import apply_blocks
+
+        apply_blocks(self.graph, self.plans, self.collapse_outer, self.group_ids)
+
+    def undo(self) -> None:
+        for n, group in self.before.items():
+            self.graph.set_group(n, group)
+        for gid in reversed(self.group_ids):
+            self.graph.remove_group(gid)
+
+
+class UngroupCommand(QUndoCommand):
+    """Dissolve a block: its layers and blocks go to the group around it."""
+
+    def __init__(self, graph: NetworkGraph, group_id: str) -> None:
+        group = graph.groups.get(group_id)
+        if group is None:
+            raise EditRefused(f"there is no block {group_id!r}")
+        if group.kind != "block":
+            raise EditRefused(f"{group.name} is a nested Keras model, not a block: it stays (its layers are one model in the export)")
+        super().__init__(f"Ungroup {group.name}")
+        self.graph, self.group = graph, group
+        self.members = [n for n in graph.node_ids() if graph.node(n).group == group_id]
+        self.children = [g for g in graph.groups.values() if g.parent == group_id]
+
+    def redo(self) -> None:
+        for n in self.members:
+            self.graph.set_group(n, self.group.parent)
+        for child in self.children:
+            self.graph.update_group(child.id, parent=self.group.parent)
+        self.graph.remove_group(self.group.id)
+
+    def undo(self) -> None:
+        g = self.group
+        self.graph.add_group(g.name, kind=g.kind, parent=g.parent, shares=g.shares, group_id=g.id)
+        if g.collapsed:
+            self.graph.update_group(g.id, collapsed=True)
+        for child in self.children:
+            self.graph.update_group(child.id, parent=g.id)
+        for n in self.members:
+            self.graph.set_group(n, g.id)
+
+
+class UpdateGroupCommand(QUndoCommand):
+    """Rename a block, or collapse or expand it."""
+
+    def __init__(self, graph: NetworkGraph, group_id: str, **changes: Any) -> None:
+        group = graph.groups.get(group_id)
+        if group is None:
+            raise EditRefused(f"there is no block {group_id!r}")
+        if set(changes) - {"name", "collapsed"}:
+            raise EditRefused(f"a block's {', '.join(sorted(set(changes) - {'name', 'collapsed'}))} cannot be set")
+        if "name" in changes:
+            try:
+                validate_name(changes["name"])
+            except ParamError as exc:
+                raise EditRefused(str(exc)) from None
+        if "collapsed" in changes and not isinstance(changes["collapsed"], bool):
+            raise EditRefused("collapsed must be true or false")
+        verb = "Rename" if "name" in changes else ("Collapse" if changes.get("collapsed") else "Expand")
+        super().__init__(f"{verb} {group.name}")
+        self.graph, self.group_id = graph, group_id
+        self.new = changes
+        self.old = {k: getattr(group, k) for k in changes}
+
+    def redo(self) -> None:
+        self.graph.update_group(self.group_id, **self.new)
+
+    def undo(self) -> None:
+        self.graph.update_group(self.group_id, **self.old)

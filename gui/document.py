@@ -24,6 +24,8 @@ __all__ = ["Document", "EditRefused"]
 
 #: The largest design the editor opens: drawing takes about 1.5 ms per layer, so 5,000 layers open in about 8 s.
 MAX_CANVAS_LAYERS = 5_000
+#: An imported model with more layers than this opens with its stages collapsed.
+COLLAPSE_ABOVE = 120
 
 
 class EditRefused(Exception):
@@ -114,9 +116,12 @@ class Document(QObject):
                 f"the design itself is fine: use `layerlab summary {Path(path).name}` for its shapes and counts",
             )
         layout = None
-        if not is_project:  # an imported model: laid out by the Sugiyama layout, its wires routed
+        if not is_project:  # an imported model: blocks from its layer names, laid out, its wires routed
+            from engine.blocks import apply_blocks, prefix_blocks
             from engine.layout import auto_layout
 
+            # A large model opens with its stages collapsed, readable at once; the blocks change nothing Keras sees.
+            apply_blocks(graph, prefix_blocks(graph), collapse_outer=len(graph) > COLLAPSE_ABOVE)
             layout = auto_layout(graph)
             for node_id, position in layout.positions.items():
                 graph.move(node_id, position)

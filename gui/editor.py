@@ -17,13 +17,17 @@ from engine.graph import Edge, GraphError
 from engine.layers import ParamError
 from gui.commands import (
     AddNodeCommand,
+    BlocksCommand,
     ConnectCommand,
     DisconnectCommand,
+    GroupCommand,
     MoveNodesCommand,
     PasteCommand,
     RemoveNodesCommand,
     RenameCommand,
     SetParamCommand,
+    UngroupCommand,
+    UpdateGroupCommand,
 )
 from gui.document import Document, EditRefused
 
@@ -149,6 +153,98 @@ class Editor:
         command = self._push(lambda: PasteCommand(self.document.graph, fragment, offset, text))
         assert isinstance(command, PasteCommand)
         return command.node_ids
+
+    # -- blocks -----------------------------------------------------------------------------------
+
+    def group(self, node_ids: Iterable[str], name: str = "", groups: Iterable[str] = ()) -> str:
+        """Make a block of the layers and blocks (Ctrl+G); returns its group id."""
+        graph = self.document.graph
+        taken = {g.name for g in graph.groups.values()}
+        name = name or next(f"block{i}" for i in range(1, len(taken) + 2) if f"block{i}" not in taken)
+        command = self._push(lambda: GroupCommand(graph, node_ids, name, groups))
+        assert isinstance(command, GroupCommand)
+        return command.group_id
+
+    def ungroup(self, group_id: str) -> None:
+        self._push(lambda: UngroupCommand(self.document.graph, group_id))
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        self._push(lambda: UpdateGroupCommand(self.document.graph, group_id, name=name))
+
+    def set_collapsed(self, group_id: str, collapsed: bool) -> dict[str, Any]:
+        """Collapse a block to one box, or expand it, and lay the design out again around it: one step.
+        Returns the layout (its routes are for the canvas)."""
+        from engine.layout import auto_layout
+
+        graph = self.document.graph
+        layout: dict[str, Any] = {}
+
+        def relayout() -> QUndoCommand:
+            result = auto_layout(graph)
+            layout["layout"] = result
+            return MoveNodesCommand(graph, result.positions, "Lay out")
+
+        self._macro(("Collapse " if collapsed else "Expand ") + graph.groups[group_id].name if group_id in graph.groups else "Collapse",
+                    (lambda: UpdateGroupCommand(graph, group_id, collapsed=collapsed), relayout))
+        return layout
+
+    def group_by_prefixes(self, collapse_outer: bool = True) -> int:
+        """Blocks from Keras's name prefixes (conv2_block1_*, block_3_*, mixed5), as one step; returns how many."""
+        command = self._push(lambda: BlocksCommand(self.document.graph, collapse_outer))
+        assert isinstance(command, BlocksCommand)
+        return len(command.plans)
+
+    def repeat_block(self, group_id: str, copies: int) -> list[str]:
+        """Chain ``copies`` copies of a block after it (a ResNet stage from one residual block), as one step:
+        each copy takes the previous one's output, and what used the block's output now uses the last copy's.
+        Returns the new blocks' group ids."""
+        graph = self.document.graph
+        group = graph.groups.get(group_id)
+        if group is None:
+            raise EditRefused(f"there is no block {group_id!r}")
+        if not 1 <= copies <= 100:
+            raise EditRefused("repeat a block 1 to 100 times")
+        members = graph.group_members(group_id)
+        inner = set(members)
+        entering = list(dict.fromkeys((e.source, e.output) for n in members for e in graph.inputs_of(n) if e.source not in inner))
+        exits = list(dict.fromkeys(n for n in members for e in graph.outputs_of(n) if e.target not in inner)) or \
+            [n for n in members if not graph.outputs_of(n)]
+        if len(entering) != 1 or len(exits) != 1:
+            raise EditRefused(f"{group.name} must take one tensor in and give one out to be repeated "
+                              f"(it takes {len(entering)} and gives {len(exits)})")
+        entry_edges = [e for n in members for e in graph.inputs_of(n) if e.source not in inner]
+        consumers = [e for e in graph.outputs_of(exits[0]) if e.target not in inner]
+        fragment = self.document.fragment(members)
+        ys = [graph.node(n).position[1] for n in members]
+        step = max(ys) - min(ys) + 78 + 120
+        builds: list[Callable[[], QUndoCommand]] = [lambda e=e: DisconnectCommand(graph, e) for e in consumers]
+        pastes: list[PasteCommand] = []
+        new_groups: list[str] = []
+        for k in range(1, copies + 1):
+            def paste(k: int = k) -> QUndoCommand:
+                command = PasteCommand(graph, fragment, (0.0, step * k), f"Copy {k} of {group.name}")
+                pastes.append(command)
+                return command
+
+            def wire_in(k: int = k) -> QUndoCommand:
+                previous = exits[0] if k == 1 else pastes[k - 2].mapping[exits[0]]
+                first = entry_edges[0]
+                return ConnectCommand(graph, previous, pastes[k - 1].mapping[first.target], first.slot)
+
+            def regroup(k: int = k) -> QUndoCommand:
+                command = GroupCommand(graph, list(pastes[k - 1].mapping.values()), graph.unique_block_name(f"{group.name}_{k + 1}"))
+                new_groups.append(command.group_id)
+                return command
+
+            builds += [paste, wire_in, regroup]
+            # The other wires into the block from the same tensor (a skip connection's shortcut) follow too.
+            for extra in entry_edges[1:]:
+                builds.append(lambda k=k, extra=extra: ConnectCommand(
+                    graph, exits[0] if k == 1 else pastes[k - 2].mapping[exits[0]], pastes[k - 1].mapping[extra.target], extra.slot))
+        for e in consumers:
+            builds.append(lambda e=e: ConnectCommand(graph, pastes[-1].mapping[exits[0]], e.target, e.slot))
+        self._macro(f"Repeat {group.name} {copies} time(s)", builds)
+        return new_groups
 
     def set_answer(self, question: str, value: str) -> None:
         from gui.exercise_panel import SetAnswerCommand

@@ -34,7 +34,7 @@ from engine.layers import ParamError
 from engine.layout import auto_layout
 from engine.project import ProjectError, graph_from_dict
 from engine.resources import resource_dir
-from gui.canvas.items import NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, EdgeItem, NodeItem
+from gui.canvas.items import NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, BlockItem, EdgeItem, NodeItem
 from gui.canvas.minimap import Minimap
 from gui.canvas.scene import GraphScene
 from gui.canvas.view import GraphView
@@ -231,6 +231,12 @@ class MainWindow(QMainWindow):
         self._action(edit, "Select &All", self.select_all, QKeySequence.StandardKey.SelectAll, canvas_only=True)
         self._action(edit, "Re&name Layer", lambda: self._rename_selected(), QKeySequence(Qt.Key.Key_F2), canvas_only=True)
         edit.addSeparator()
+        self._action(edit, "&Group as Block", self.group_selection, QKeySequence("Ctrl+G"), canvas_only=True)
+        self._action(edit, "U&ngroup Block", self.ungroup_selection, QKeySequence("Ctrl+Shift+G"), canvas_only=True)
+        self._action(edit, "Collapse or &Expand Block", self.toggle_selected_block, QKeySequence("Ctrl+Shift+C"), canvas_only=True)
+        self._action(edit, "&Repeat Block…", self.repeat_selected_block)
+        self._action(edit, "Group Layers by &Name Prefix", self.group_by_prefixes)
+        edit.addSeparator()
         self._action(edit, "Show &History", lambda: self._show_tab(self.history))
 
         train = bar.addMenu("&Train")
@@ -292,6 +298,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         self.scene.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.scene.renameRequested.connect(self.rename_in_place)
+        self.scene.collapseRequested.connect(self.set_collapsed)
         self.scene.selectionChanged.connect(self._on_canvas_selection)
         doc.analysed.connect(self._on_analysed)
         doc.titleChanged.connect(self._update_title)
@@ -445,10 +452,31 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         item = self.scene.item_at(pos)
         editor = self.document.editor
+        if isinstance(item, BlockItem):
+            gid, group = item.group_id, self.document.graph.groups.get(item.group_id)
+            if not item.isSelected():
+                self.scene.clearSelection()
+                item.setSelected(True)
+            menu.addAction("Expand Block", lambda: self.set_collapsed(gid, False))
+            menu.addAction("Rename Block…", lambda: self.rename_block_dialog(gid))
+            menu.addAction("Repeat Block…", lambda: self.repeat_block_dialog(gid))
+            if group is not None and group.kind == "block":
+                menu.addAction("Ungroup", lambda: self._try("Cannot ungroup", lambda: editor.ungroup(gid)))
+            menu.addSeparator()
+            menu.addAction("Delete", self.delete_selection)
+            return menu
         if isinstance(item, NodeItem):
             node_id = item.node_id
             if node_id not in self.scene.selected_node_ids():
                 self.scene.select_nodes([node_id])
+            menu.addAction("Group as Block", self.group_selection)
+            block = self.document.graph.node(node_id).group
+            if block is not None:
+                name = self.document.graph.groups[block].name
+                menu.addAction(f"Collapse {name}", lambda: self.set_collapsed(block, True))
+                if self.document.graph.groups[block].kind == "block":
+                    menu.addAction(f"Ungroup {name}", lambda: self._try("Cannot ungroup", lambda: editor.ungroup(block)))
+            menu.addSeparator()
             menu.addAction("Rename…", lambda: self.rename_in_place(node_id))
             menu.addAction("Insert Layer After…", lambda: self.quick_add(pos, after=node_id))
             menu.addAction("Disconnect All Wires", lambda: self._try("Cannot disconnect", lambda: editor.disconnect_all(node_id)))
@@ -469,6 +497,7 @@ class MainWindow(QMainWindow):
             paste.setEnabled(clipboard is not None and (clipboard.hasFormat(FRAGMENT_MIME) or clipboard.hasText()))
             menu.addSeparator()
             menu.addAction("Select All", self.select_all)
+            menu.addAction("Group Layers by Name Prefix", self.group_by_prefixes)
             menu.addAction("Auto-Layout", self.auto_layout)
             menu.addAction("Fit to View", self.view.fit)
         return menu
@@ -567,7 +596,84 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{self._found_at + 1} of {len(self._found)}: {item.name} ({item.layer_type})", 5000)
 
     def reveal(self, node_id: str) -> None:
-        """Make a layer visible on the canvas (blocks that hide it are expanded)."""
+        """Make a layer visible on the canvas: the collapsed blocks that hide it are expanded (an undoable step)."""
+        graph = self.document.graph
+        while node_id in graph and graph.collapsed_unit(node_id) is not None:
+            self.set_collapsed(graph.collapsed_unit(node_id), False)  # type: ignore[arg-type]
+
+    # -- blocks ------------------------------------------------------------------------------------
+
+    def group_selection(self) -> str | None:
+        """Ctrl+G: the selected layers (and collapsed blocks) become one block, collapsed at once if asked later."""
+        nodes = [item.node_id for item in self.scene.selectedItems() if isinstance(item, NodeItem)]
+        blocks = self.scene.selected_block_ids()
+        made: list[str] = []
+        if self._try("Cannot group", lambda: made.append(self.document.editor.group(nodes, groups=blocks))):
+            self.statusBar().showMessage(f"Grouped {len(nodes) + len(blocks)} item(s) as {self.document.graph.groups[made[0]].name}"
+                                         " (double-click its name to collapse it)", 6000)
+            return made[0]
+        return None
+
+    def _selected_block(self) -> str | None:
+        blocks = self.scene.selected_block_ids()
+        if blocks:
+            return blocks[0]
+        ids = self.scene.selected_node_ids()
+        return self.document.graph.node(ids[0]).group if ids else None
+
+    def ungroup_selection(self) -> None:
+        block = self._selected_block()
+        if block is not None:
+            self._try("Cannot ungroup", lambda: self.document.editor.ungroup(block))
+
+    def toggle_selected_block(self) -> None:
+        block = self._selected_block()
+        if block is not None:
+            self.set_collapsed(block, not self.document.graph.groups[block].collapsed)
+
+    def set_collapsed(self, group_id: str, collapsed: bool) -> None:
+        """Collapse a block to one box or expand it, laying the design out again (one undo step)."""
+        result: dict[str, Any] = {}
+        if self._try("Cannot change the block", lambda: result.update(self.document.editor.set_collapsed(group_id, collapsed))):
+            self.scene.set_layout(result["layout"])
+            target = self.scene.blocks.get(group_id) if collapsed else None
+            if target is not None:
+                self.scene.clearSelection()
+                target.setSelected(True)
+                self.view.centerOn(target)
+
+    def group_by_prefixes(self) -> None:
+        count: list[int] = []
+        if self._try("Cannot group", lambda: count.append(self.document.editor.group_by_prefixes())):
+            self.auto_layout()
+            self.statusBar().showMessage(f"Made {count[0]} blocks from the layer names; the outer ones are collapsed", 6000)
+
+    def rename_block_dialog(self, group_id: str) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Rename Block", "Name:", text=self.document.graph.groups[group_id].name)
+        if ok:
+            self._try("Cannot rename", lambda: self.document.editor.rename_group(group_id, name))
+
+    def repeat_selected_block(self) -> None:
+        block = self._selected_block()
+        if block is None:
+            self.statusBar().showMessage("Select a block to repeat (Ctrl+G makes one)", 5000)
+            return
+        self.repeat_block_dialog(block)
+
+    def repeat_block_dialog(self, group_id: str) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        copies, ok = QInputDialog.getInt(self, "Repeat Block", f"Copies of {self.document.graph.groups[group_id].name} to chain after it:", 2, 1, 100)
+        if ok:
+            self.repeat_block(group_id, copies)
+
+    def repeat_block(self, group_id: str, copies: int) -> list[str]:
+        made: list[str] = []
+        if self._try("Cannot repeat", lambda: made.extend(self.document.editor.repeat_block(group_id, copies))):
+            self.statusBar().showMessage(f"Chained {copies} copies of {self.document.graph.groups[group_id].name}", 6000)
+        return made
 
     def _rename_selected(self) -> None:
         ids = self.scene.selected_node_ids()
@@ -726,7 +832,7 @@ class MainWindow(QMainWindow):
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def _render_to(self, path: str) -> None:
-        rect = self.scene.itemsBoundingRect().adjusted(-30, -30, 30, 30)
+        rect = self.scene.visible_bounds().adjusted(-30, -30, 30, 30)
         if path.lower().endswith(".svg"):
             from PySide6.QtSvg import QSvgGenerator
 

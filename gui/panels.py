@@ -127,7 +127,8 @@ class SummaryPanel(_AnalysisPanel):
         shape = "ERROR" if result.status == "error" else (outputs_text(result) or shape_text(result.shape))
         inputs = ", ".join(source_text(graph, e) for e in graph.inputs_of(node_id))
         flops = layer_flops(graph, node_id, self.document.analysis)
-        where = "/".join(graph.group_path(node.group)) + "/" if node.group else ""
+        model = graph.model_group(node.group)
+        where = "/".join(graph.group_path(model)) + "/" if model else ""
         cells = (f"{where}{node.name} ({node.spec.keras_class})", shape, params, "?" if flops is None else fmt_int(flops[0]), inputs)
         colour = {"error": ERROR, "unknown": UNKNOWN}.get(result.status)
         for column, text in enumerate(cells):

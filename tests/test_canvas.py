@@ -18,9 +18,19 @@ from tests.test_gui import node_by_name, open_example  # noqa: E402
 
 
 def _drawn_wires_under_layers(win) -> list:  # noqa: ANN001
-    positions = {n: (item.pos().x(), item.pos().y()) for n, item in win.scene.nodes.items()}
-    routes = {(s, t): [(p.x(), p.y()) for p in item.route] for (s, t, _), item in win.scene.edges.items() if item.route}
-    return wires_under_layers(positions, [(s, t) for s, t, _ in win.scene.edges], routes, (NODE_WIDTH, NODE_HEIGHT))
+    """Wires as drawn (between visible layers and collapsed blocks) that pass under a box."""
+    scene = win.scene
+    unit = {n: (item.proxy.group_id if item.proxy is not None else n) for n, item in scene.nodes.items()}
+    positions = {n: (item.pos().x(), item.pos().y()) for n, item in scene.nodes.items() if item.isVisible()}
+    positions.update({g: (item.pos().x(), item.pos().y()) for g, item in scene.blocks.items()})
+    wires, routes = [], {}
+    for (s, t, _), item in scene.edges.items():
+        wire = (unit[s], unit[t])
+        if wire[0] != wire[1]:
+            wires.append(wire)
+            if item.route:
+                routes[wire] = [(p.x(), p.y()) for p in item.route]
+    return wires_under_layers(positions, wires, routes, (NODE_WIDTH, NODE_HEIGHT))
 
 
 def test_wires_never_pass_under_layers_as_opened_and_after_auto_layout(window) -> None:  # noqa: ANN001
@@ -297,8 +307,8 @@ def test_paste_lands_at_the_mouse_or_beside_and_duplicate_beside_the_originals(w
 
 
 def test_zooming_keeps_the_selection_in_view(window) -> None:  # noqa: ANN001
-    open_example(window, "densenet121.json")
-    target = window.document.graph.node_ids()[-1]
+    open_example(window, "inception_module.json")
+    target = node_by_name(window, "branch_pool_proj")
     window.scene.select_nodes([target])
     window.zoom_to_selection()
     for _ in range(3):
@@ -342,6 +352,8 @@ def test_the_minimap_frames_the_view_and_moves_it_on_click(window, qtbot) -> Non
 
 def test_fit_to_view_stops_at_readable_labels_and_says_how_to_see_more(window) -> None:  # noqa: ANN001
     open_example(window, "densenet121.json")
+    for gid in [g for g, group in window.document.graph.groups.items() if group.collapsed]:
+        window.set_collapsed(gid, False)  # all 429 layers: too tall to fit at a readable size
     said = []
     window.view.tooBig.connect(said.append)
     window.view.fit()
@@ -349,3 +361,105 @@ def test_fit_to_view_stops_at_readable_labels_and_says_how_to_see_more(window) -
     assert said and "minimap" in said[0] and "Find (Ctrl+F)" in said[0]
     window.view.zoom_by(1 / 1.2)  # Zoom Out still goes further when asked
     assert window.view.zoom < window.view.LABELS_ZOOM - 0.05
+
+
+# ------------------------------------------------------------------------------------------------
+# Blocks
+
+
+def test_group_collapse_expand_and_ungroup_are_undoable_and_saved(window, tmp_path) -> None:  # noqa: ANN001
+    from engine.codegen import generate_code
+    from engine.project import load_project
+
+    open_example(window, "resnet_basic_block.json")
+    graph = window.document.graph
+    code_before = generate_code(graph)
+    body = [node_by_name(window, n) for n in ("conv_a", "bn_a", "relu_a", "conv_b", "bn_b")]
+    window.scene.select_nodes(body)
+    gid = window.group_selection()
+    assert graph.groups[gid].kind == "block" and all(graph.node(n).group == gid for n in body)
+    QApplication.processEvents()
+    window.scene.reroute()
+    assert gid in window.scene.frames  # an expanded block is a named frame
+    window.set_collapsed(gid, True)
+    QApplication.processEvents()
+    block = window.scene.blocks[gid]
+    assert not any(window.scene.nodes[n].isVisible() for n in body) and block.isVisible()
+    assert block.lines[0] == "block · 5 layers"
+    assert block.lines[1] == "56×56×64 → 28×28×128"
+    params = sum(window.document.analysis[n].params.total for n in body)
+    assert block.lines[2].startswith(f"{params:,} params · ") and block.lines[2].endswith("MACs")
+    assert _drawn_wires_under_layers(window) == []
+    assert generate_code(graph) == code_before  # a block is a drawing aid: the exported model is the same
+    assert window._save_to(str(tmp_path / "blocks.json"))
+    saved, _ = load_project(tmp_path / "blocks.json")
+    assert saved.groups[gid].collapsed and {n for n in saved.node_ids() if saved.node(n).group == gid} == set(body)
+    stack = window.document.undo_stack
+    stack.undo()  # expand again
+    QApplication.processEvents()
+    window.scene.reroute()
+    assert not graph.groups[gid].collapsed and all(window.scene.nodes[n].isVisible() for n in body)
+    stack.undo()  # ungrouped
+    assert gid not in graph.groups and all(graph.node(n).group is None for n in body)
+    stack.redo()
+    window.scene.select_nodes(body[:1])
+    window.ungroup_selection()
+    assert gid not in graph.groups
+
+
+def test_double_click_expands_a_collapsed_block_and_find_expands_the_block_it_shows(window) -> None:  # noqa: ANN001
+    open_example(window, "densenet121.json")  # opens collapsed into its stages
+    graph = window.document.graph
+    outline = [item for item in window.scene.nodes.values() if item.isVisible()]
+    assert len(outline) + len(window.scene.blocks) <= 12
+    names = {graph.groups[g].name for g in window.scene.blocks}
+    assert {"stem", "conv2", "pool2", "conv3", "conv4", "conv5", "head"} <= names
+    window.view.fit()
+    assert window.view.zoom >= window.view.LABELS_ZOOM - 1e-9
+    window.find_field.setText("conv4_block7_1_conv")
+    target = graph.find("conv4_block7_1_conv")
+    assert window.scene.nodes[target].isVisible() and window.scene.selected_node_ids() == [target]
+    assert graph.collapsed_unit(target) is None
+    conv2 = next(g for g in window.scene.blocks if graph.groups[g].name == "conv2")
+    window.scene.collapseRequested.emit(conv2, False)
+    assert not graph.groups[conv2].collapsed
+
+
+def test_imported_models_get_blocks_from_their_layer_names(tmp_path) -> None:  # noqa: ANN001
+    from engine.blocks import apply_blocks, prefix_blocks
+    from engine.codegen import generate_code
+    from engine.keras_import import graph_from_keras_config
+    from tests.corpus.compare import load
+
+    graph = graph_from_keras_config(load("ResNet50")["config"])
+    code = generate_code(graph)
+    plans = prefix_blocks(graph)
+    stages = [p.name for p in plans if p.parent is None]
+    assert stages[:5] == ["conv1", "conv2", "conv3", "conv4", "conv5"] or {"conv2", "conv3", "conv4", "conv5"} <= set(stages)
+    assert sorted(p.name for p in plans if p.parent == "conv3") == [f"conv3_block{i}" for i in range(1, 5)]
+    apply_blocks(graph, plans, collapse_outer=True)
+    assert generate_code(graph) == code
+    inception = graph_from_keras_config(load("InceptionV3")["config"])
+    assert [p.name for p in prefix_blocks(inception)][:3] == ["mixed1", "mixed2", "mixed3"]
+
+
+def test_repeat_block_chains_copies_in_one_step(window) -> None:  # noqa: ANN001
+    from engine.analysis import analyse
+
+    open_example(window, "resnet_basic_block.json")
+    graph = window.document.graph
+    # An identity block: conv-bn-relu-conv-bn + the input, 28x28x128 in and out.
+    out = graph.find("relu_out")
+    window.scene.select_nodes([out])
+    start = analyse(graph).total_params
+    members = [graph.find(n) for n in ("conv_b", "bn_b")]
+    window.scene.select_nodes(members)
+    gid = window.group_selection()
+    made = window.repeat_block(gid, 2)
+    assert len(made) == 2 and [graph.groups[g].name for g in made] == [graph.groups[gid].name + "_2", graph.groups[gid].name + "_3"]
+    analysis = analyse(graph)
+    assert analysis.is_valid and analysis.total_params == start + 2 * sum(analysis[m].params.total for m in members)
+    first_copy = graph.group_members(made[0])
+    assert any(e.source == graph.find("bn_b") for n in first_copy for e in graph.inputs_of(n))
+    window.document.undo_stack.undo()
+    assert analyse(graph).total_params == start and all(g not in graph.groups for g in made)

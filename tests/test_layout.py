@@ -13,6 +13,15 @@ def _wires(graph):  # noqa: ANN001, ANN202
     return [(e.source, e.target) for e in graph.edges()]
 
 
+def _expanded(path):  # noqa: ANN001, ANN202
+    """A bundled design with every block expanded (the DenseNet121 example opens collapsed)."""
+    graph, _ = load_project(path)
+    for gid, group in list(graph.groups.items()):
+        if group.collapsed:
+            graph.update_group(gid, collapsed=False)
+    return graph
+
+
 def _overlaps(positions) -> list[tuple[str, str]]:  # noqa: ANN001
     w, h = NODE_SIZE
     items = sorted(positions.items(), key=lambda kv: kv[1][1])
@@ -28,7 +37,7 @@ def _overlaps(positions) -> list[tuple[str, str]]:  # noqa: ANN001
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_auto_layout_leaves_no_wire_under_a_layer_and_no_overlap(path) -> None:  # noqa: ANN001
-    graph, _ = load_project(path)
+    graph = _expanded(path)
     layout = auto_layout(graph)
     assert set(layout.positions) == set(graph.node_ids())
     assert wires_under_layers(layout.positions, _wires(graph), layout.routes) == []
@@ -36,7 +45,7 @@ def test_auto_layout_leaves_no_wire_under_a_layer_and_no_overlap(path) -> None: 
 
 
 def test_the_rows_layout_it_replaces_put_skip_connections_under_layers() -> None:
-    graph, _ = load_project(EXAMPLES / "densenet121.json")
+    graph = _expanded(EXAMPLES / "densenet121.json")
     assert len(wires_under_layers(layered_positions(graph), _wires(graph))) == 58
     layout = auto_layout(graph)
     assert wires_under_layers(layout.positions, _wires(graph), layout.routes) == []
@@ -73,3 +82,19 @@ def test_merge_inputs_go_left_to_right_in_slot_order() -> None:
     cat = graph.find("inception_3a")
     sources = [e.source for e in graph.inputs_of(cat)]
     assert [layout.positions[s][0] for s in sources] == sorted(layout.positions[s][0] for s in sources)
+
+
+def test_collapsed_blocks_are_laid_out_as_one_box_each() -> None:
+    graph, _ = load_project(EXAMPLES / "densenet121.json")
+    layout = auto_layout(graph)
+    collapsed = {g for g, group in graph.groups.items() if group.collapsed}
+    assert set(layout.blocks) == collapsed and len(collapsed) == 9
+    unit = {n: graph.collapsed_unit(n) or n for n in graph.node_ids()}
+    boxes = {**{n: p for n, p in layout.positions.items() if unit[n] == n}, **layout.blocks}
+    assert len(boxes) == 10 and _overlaps(boxes) == []  # the input, the stem, 7 stages and transitions, the head
+    wires = list({(unit[s], unit[t]) for s, t in _wires(graph) if unit[s] != unit[t]})
+    routes = {(unit[s], unit[t]): r for (s, t), r in layout.routes.items() if unit[s] != unit[t]}
+    assert wires_under_layers(boxes, wires, routes) == []
+    for gid, (x, y) in layout.blocks.items():  # a block's layers wait under its box, for when it is expanded
+        inside = [layout.positions[n] for n in graph.group_members(gid)]
+        assert (min(p[0] for p in inside), min(p[1] for p in inside)) == (x, y)

@@ -17,12 +17,18 @@ from engine.layers import FAMILY_COLOURS as ENGINE_FAMILY_COLOURS
 from engine.layers import fmt_int, get_spec
 from engine.report import batch_shape
 
-__all__ = ["NodeItem", "PortItem", "EdgeItem", "FAMILY_COLOURS", "NODE_WIDTH", "NODE_HEIGHT", "NAME_HEIGHT", "shape_text"]
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "BlockItem", "BlockFrame", "FAMILY_COLOURS", "NODE_WIDTH", "NODE_HEIGHT", "NAME_HEIGHT", "shape_text"]
 
 NODE_WIDTH = 210.0
 NODE_HEIGHT = 78.0
 #: The top of a layer's box where its name is drawn (double-click there to rename).
 NAME_HEIGHT = 24.0
+#: Below this zoom a box shows only its name, in a font large enough to read; below SOLID_BELOW, a coloured block.
+DETAIL_BELOW = 0.62
+SOLID_BELOW = 0.18
+_OVERVIEW_FONT = QFont()
+_OVERVIEW_FONT.setBold(True)
+_OVERVIEW_FONT.setPixelSize(26)
 PORT_RADIUS = 6.0
 
 FAMILY_COLOURS = {family: QColor(colour) for family, colour in ENGINE_FAMILY_COLOURS.items()}
@@ -121,6 +127,8 @@ class NodeItem(QGraphicsObject):
             self.input_port.setPos(NODE_WIDTH / 2, 0)
         self.output_port.setPos(NODE_WIDTH / 2, NODE_HEIGHT)
         self.edges: list[EdgeItem] = []
+        #: The collapsed block drawn in this layer's place, if any.
+        self.proxy: BlockItem | None = None
         self.setPos(QPointF(*node.position))
         self._title_font = QFont()
         self._title_font.setBold(True)
@@ -205,9 +213,15 @@ class NodeItem(QGraphicsObject):
         painter.drawRoundedRect(QRectF(1.5, 1.5, 7, NODE_HEIGHT - 3), 3, 3)
 
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.35:  # far zoomed out: a solid block in the family colour is what can be seen
+        if lod < SOLID_BELOW:  # far zoomed out: a solid block in the family colour is what can be seen
             painter.setBrush(ERROR if status == "error" else FAMILY_COLOURS.get(self.family, UNKNOWN))
             painter.drawRect(rect)
+            return
+        if lod < DETAIL_BELOW:  # zoomed out: the name alone, large enough to read (semantic zoom)
+            painter.setPen(ERROR if status == "error" else TEXT)
+            painter.setFont(_OVERVIEW_FONT)
+            painter.drawText(rect.adjusted(14, 4, -6, -4), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
+                             _elide(self.name, QFontMetricsF(_OVERVIEW_FONT), (NODE_WIDTH - 20) * 2))
             return
         left, width = 14.0, NODE_WIDTH - 20
         painter.setFont(self._title_font)
@@ -283,9 +297,15 @@ class EdgeItem(QGraphicsPathItem):
         return incoming.index(self.edge.slot), len(incoming)
 
     def update_path(self) -> None:
-        start = self.source.output_anchor()
+        source = self.source.proxy or self.source  # a layer inside a collapsed block: the wire meets the block
+        target = self.target.proxy or self.target
+        if source is target:  # inside one collapsed block: not drawn
+            self.setVisible(False)
+            return
+        self.setVisible(True)
+        start = source.output_anchor()
         index, count = self._slot_index()
-        end = self.target.input_anchor(index, count)
+        end = target.input_anchor(index, count) if target is self.target else target.input_anchor()
         path = QPainterPath(start)
         if self.route:
             # Down beside the layers in the way (engine.layout), with rounded turns.
@@ -345,3 +365,114 @@ class EdgeItem(QGraphicsPathItem):
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
             self.refresh()
         return super().itemChange(change, value)
+
+
+class BlockItem(QGraphicsObject):
+    """A collapsed block: one box in place of its layers, with what goes in and out, its parameters and
+    multiply-adds. Double-click expands it."""
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__()
+        self.group_id = group_id
+        self.name = ""
+        self.lines: list[str] = []
+        self.error = False
+        self.edges: list[EdgeItem] = []
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
+        self.setZValue(1)
+        self._title_font = QFont()
+        self._title_font.setBold(True)
+        self._title_font.setPointSizeF(9.5)
+        self._body_font = QFont()
+        self._body_font.setPointSizeF(8.5)
+
+    def set_summary(self, name: str, lines: list[str], error: bool) -> None:
+        self.name, self.lines, self.error = name, lines, error
+        self.setToolTip(f"<b>{escape(name)}</b> (block, collapsed)<br>" + "<br>".join(escape(line) for line in lines)
+                        + "<br><i>Double-click to expand</i>")
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-2, -2, NODE_WIDTH + 4, NODE_HEIGHT + 4)
+
+    def input_anchor(self, slot: int = 0, count: int = 1) -> QPointF:
+        return self.mapToScene(QPointF(NODE_WIDTH / 2, 0))
+
+    def output_anchor(self) -> QPointF:
+        return self.mapToScene(QPointF(NODE_WIDTH / 2, NODE_HEIGHT))
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):  # noqa: ANN001, ANN201
+        if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged:
+            for edge in self.edges:
+                edge.route = []
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        # A stack of cards: a block holds several layers.
+        painter.setPen(QPen(QColor("#9A9A9A"), 1))
+        painter.setBrush(QColor("#ECEFF4"))
+        painter.drawRoundedRect(rect.translated(5, 5), 7, 7)
+        border = ERROR if self.error else QColor("#3B4252")
+        painter.setPen(QPen(SELECTED if self.isSelected() else border, 3.0 if self.isSelected() or self.error else 1.6))
+        painter.setBrush(QColor("#FFF1F0") if self.error else QColor("#F7F9FC"))
+        painter.drawRoundedRect(rect, 7, 7)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < SOLID_BELOW:
+            return
+        if lod < DETAIL_BELOW:
+            painter.setPen(ERROR if self.error else TEXT)
+            painter.setFont(_OVERVIEW_FONT)
+            painter.drawText(rect.adjusted(12, 4, -6, -4), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
+                             "▸ " + self.name)
+            return
+        left, width = 12.0, NODE_WIDTH - 18
+        painter.setFont(self._title_font)
+        painter.setPen(TEXT)
+        painter.drawText(QPointF(left, 17), _elide("▸ " + self.name, QFontMetricsF(self._title_font), width))
+        painter.setFont(self._body_font)
+        metrics = QFontMetricsF(self._body_font)
+        for i, line in enumerate(self.lines[:3]):
+            painter.setPen(ERROR if self.error and i == 2 else (QColor("#0B5394") if i == 1 else MUTED))
+            painter.drawText(QPointF(left, 34 + 17 * i), _elide(line, metrics, width))
+
+
+class BlockFrame(QGraphicsItem):
+    """An expanded block: a named frame behind its layers. Double-click the name to collapse it."""
+
+    TITLE = 20.0
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__()
+        self.group_id = group_id
+        self.name = ""
+        self.rect = QRectF()
+        self.setZValue(-2)
+        self.setToolTip("Block: double-click its name to collapse it")
+
+    def set_frame(self, name: str, rect: QRectF, depth: int) -> None:
+        self.prepareGeometryChange()
+        self.name = name
+        pad = 14.0 + 8.0 * max(0, 3 - depth)
+        self.rect = rect.adjusted(-pad, -pad - self.TITLE, pad, pad)
+        self.update()
+
+    def title_rect(self) -> QRectF:
+        return QRectF(self.rect.left(), self.rect.top(), self.rect.width(), self.TITLE)
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-2, -2, 2, 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setPen(QPen(QColor("#8FA3BF"), 1.2, Qt.PenStyle.DashLine))
+        painter.setBrush(QColor(143, 163, 191, 28))
+        painter.drawRoundedRect(self.rect, 10, 10)
+        painter.setPen(QColor("#4C566A"))
+        font = QFont()
+        font.setBold(True)
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        painter.drawText(self.title_rect().adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "▾ " + self.name)

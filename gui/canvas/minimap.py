@@ -39,7 +39,7 @@ class Minimap(QGraphicsView):
         self.refit()
 
     def refit(self) -> None:
-        rect = self.scene().itemsBoundingRect()
+        rect = self.scene().visible_bounds()
         if not rect.isNull():
             self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
         self.viewport().update()

@@ -10,10 +10,31 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneM
 from engine.analysis import Analysis
 from engine.graph import Edge, GraphError, GraphEvent
 from engine.layout import Layout, route_wires
-from gui.canvas.items import ERROR, NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, SELECTED, WARNING, EdgeItem, NodeItem, PortItem
+from gui.canvas.items import (
+    ERROR,
+    NAME_HEIGHT,
+    NODE_HEIGHT,
+    NODE_WIDTH,
+    SELECTED,
+    WARNING,
+    BlockFrame,
+    BlockItem,
+    EdgeItem,
+    NodeItem,
+    PortItem,
+    compact_shape,
+)
 from gui.document import Document, EditRefused
 
 __all__ = ["GraphScene"]
+
+
+def _short_count(n: int) -> str:
+    """1,234,567 -> 1.23M: a block's box has room for three lines."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
 
 
 class GraphScene(QGraphicsScene):
@@ -21,6 +42,8 @@ class GraphScene(QGraphicsScene):
     message = Signal(str)
     #: Double-click on a layer's name: rename it in place.
     renameRequested = Signal(str)
+    #: Double-click on a collapsed block (False: expand it) or on an expanded block's name (True: collapse).
+    collapseRequested = Signal(str, bool)
 
     def __init__(self, document: Document, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
@@ -31,6 +54,10 @@ class GraphScene(QGraphicsScene):
         self.document = document
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str, int], EdgeItem] = {}
+        #: Collapsed blocks (one box each) and the frames of expanded ones, by group id.
+        self.blocks: dict[str, BlockItem] = {}
+        self.frames: dict[str, BlockFrame] = {}
+        self._press_blocks: dict[str, QPointF] = {}
         self._drag_source: NodeItem | None = None
         self._drag_line: QGraphicsPathItem | None = None
         self._drag_target: NodeItem | None = None
@@ -65,13 +92,19 @@ class GraphScene(QGraphicsScene):
         """Route every wire so that none passes under a layer: the auto-layout's routes where the layers
         have not moved since, else `engine.layout.route_wires` for the positions as they are."""
         self._reroute_timer.stop()
+        self.sync_blocks()
         graph = self.document.graph
-        positions = {n: (item.pos().x(), item.pos().y()) for n, item in self.nodes.items()}
+        positions = {n: (item.pos().x(), item.pos().y()) for n, item in self.nodes.items() if item.proxy is None}
+        positions.update({gid: (item.pos().x(), item.pos().y()) for gid, item in self.blocks.items()})
+        unit = {n: (item.proxy.group_id if item.proxy is not None else n) for n, item in self.nodes.items()}
         wires = {(e.source, e.target) for e in graph.edges()}
-        routes = route_wires(positions, wires, (NODE_WIDTH, NODE_HEIGHT))
+        drawn = {(unit[s], unit[t]) for s, t in wires if unit[s] != unit[t]}
+        unit_routes = route_wires(positions, drawn, (NODE_WIDTH, NODE_HEIGHT))
+        routes = {(s, t): unit_routes[(unit[s], unit[t])] for s, t in wires if (unit[s], unit[t]) in unit_routes}
         laid, at = self._layout
+        everywhere = {n: (item.pos().x(), item.pos().y()) for n, item in self.nodes.items()}
         for wire, points in laid.items():
-            if wire in wires and all(positions.get(n) == at.get(n) for n in wire):
+            if wire in wires and all(everywhere.get(n) == at.get(n) for n in wire):
                 routes[wire] = points
         for (source, target, _slot), item in self.edges.items():
             item.set_route([QPointF(x, y) for x, y in routes.get((source, target), ())])
@@ -114,7 +147,7 @@ class GraphScene(QGraphicsScene):
             self.removeItem(item)
             if e.target in self.nodes:
                 self._relayout_inputs(e.target)
-        if kind in ("node_added", "node_removed", "edge_added", "edge_removed", "moved"):
+        if kind in ("node_added", "node_removed", "edge_added", "edge_removed", "moved", "groups_changed"):
             self._reroute_timer.start()
         if kind in ("params_changed", "renamed"):
             self.nodes[event.node].set_node(self.document.graph.node(event.node))
@@ -127,8 +160,103 @@ class GraphScene(QGraphicsScene):
             self.clear()
             self.nodes.clear()
             self.edges.clear()
+            self.blocks.clear()
+            self.frames.clear()
+
+    # -- blocks ---------------------------------------------------------------------------------
+
+    def sync_blocks(self) -> None:
+        """Mirror the graph's blocks: a box for each outermost collapsed block (its layers hidden, their wires
+        meeting the box), a named frame behind each expanded one."""
+        graph = self.document.graph
+        unit_of = {n: graph.collapsed_unit(n) for n in self.nodes}
+        members: dict[str, list[str]] = {}
+        for n, unit in unit_of.items():
+            if unit is not None:
+                members.setdefault(unit, []).append(n)
+        for gid in [g for g in self.blocks if g not in members]:
+            self.removeItem(self.blocks.pop(gid))
+        for gid, inside in members.items():
+            item = self.blocks.get(gid)
+            if item is None:
+                item = self.blocks[gid] = BlockItem(gid)
+                self.addItem(item)
+            corner = QPointF(min(self.nodes[n].pos().x() for n in inside), min(self.nodes[n].pos().y() for n in inside))
+            if item.pos() != corner:
+                item.setPos(corner)
+        for n, item in self.nodes.items():
+            unit = unit_of[n]
+            item.proxy = self.blocks.get(unit) if unit is not None else None
+            item.setVisible(unit is None)
+        for block in self.blocks.values():
+            block.edges = []
+        for edge in self.edges.values():
+            for end in (edge.source.proxy, edge.target.proxy):
+                if end is not None:
+                    end.edges.append(edge)
+            edge.update_path()
+        self._sync_frames(unit_of)
+        self._summarise_blocks(members)
+
+    def _sync_frames(self, unit_of: dict[str, str | None]) -> None:
+        graph = self.document.graph
+        shown: dict[str, list[str]] = {}
+        for n, unit in unit_of.items():
+            if unit is None:
+                for gid in graph.group_ancestors(graph.node(n).group):
+                    shown.setdefault(gid, []).append(n)
+        for gid in [g for g in self.frames if g not in shown]:
+            self.removeItem(self.frames.pop(gid))
+        for gid, inside in shown.items():
+            frame = self.frames.get(gid)
+            if frame is None:
+                frame = self.frames[gid] = BlockFrame(gid)
+                self.addItem(frame)
+            rect = self.nodes[inside[0]].sceneBoundingRect()
+            for n in inside[1:]:
+                rect = rect.united(self.nodes[n].sceneBoundingRect())
+            frame.set_frame(graph.groups[gid].name, rect, len(graph.group_ancestors(gid)))
+
+    def _summarise_blocks(self, members: dict[str, list[str]]) -> None:
+        from engine.teaching import layer_flops
+
+        graph, analysis = self.document.graph, self.document.analysis
+        for gid, inside in members.items():
+            inner = set(inside)
+            entering = [e for n in inside for e in graph.inputs_of(n) if e.source not in inner and not e.is_mask]
+            leaving = list(dict.fromkeys(n for n in inside for e in graph.outputs_of(n) if e.target not in inner))
+            if not leaving:
+                leaving = [n for n in inside if not graph.outputs_of(n)]
+
+            def shape_of(node_id: str, output: int = 0) -> str:
+                result = analysis.results.get(node_id)
+                outputs = result.outputs if result is not None else ()
+                return compact_shape(outputs[output].shape) if output < len(outputs) else "?"
+
+            ins = ", ".join(dict.fromkeys(shape_of(e.source, e.output) for e in entering)) or "–"
+            outs = ", ".join(dict.fromkeys(shape_of(n) for n in leaving)) or "–"
+            counts = [analysis.results[n].params for n in inside if n in analysis.results]
+            errors = any(analysis.diagnostics_for(n) and any(d.severity == "error" for d in analysis.diagnostics_for(n)) for n in inside)
+            params = "? params" if any(c is None for c in counts) else f"{sum(c.total for c in counts):,} params"  # type: ignore[union-attr]
+            flops = [layer_flops(graph, n, analysis) for n in inside]
+            macs = "" if any(f is None for f in flops) else f" · {_short_count(sum(f[0] for f in flops))} MACs"  # type: ignore[index]
+            lines = [f"block · {len(inside)} layers", f"{ins} → {outs}", "an error inside: expand to see it" if errors else params + macs]
+            self.blocks[gid].set_summary(graph.groups[gid].name, lines, errors)
+
+    def visible_bounds(self) -> QRectF:
+        """What is drawn: layers, collapsed blocks and frames (the layers hidden in a block do not count)."""
+        rect = QRectF()
+        for item in (*self.nodes.values(), *self.blocks.values(), *self.frames.values()):
+            if item.isVisible():
+                rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def selected_block_ids(self) -> list[str]:
+        return [item.group_id for item in self.selectedItems() if isinstance(item, BlockItem)]
 
     def _on_analysed(self, analysis: Analysis) -> None:
+        if self.blocks:
+            self._summarise_blocks({gid: self.document.graph.group_members(gid) for gid in self.blocks})
         for node_id, item in self.nodes.items():
             result = analysis.results.get(node_id)
             diags = analysis.diagnostics_for(node_id)
@@ -138,7 +266,11 @@ class GraphScene(QGraphicsScene):
     # -- selection helpers -----------------------------------------------------------------------
 
     def selected_node_ids(self) -> list[str]:
-        return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+        """Selected layers, with the layers of selected collapsed blocks."""
+        ids = [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+        for gid in self.selected_block_ids():
+            ids += [n for n in self.document.graph.group_members(gid) if n not in ids]
+        return ids
 
     def selected_edges(self) -> list[Edge]:
         return [item.edge for item in self.selectedItems() if isinstance(item, EdgeItem)]
@@ -149,8 +281,9 @@ class GraphScene(QGraphicsScene):
         try:
             self.clearSelection()
             for node_id in node_ids:
-                if node_id in self.nodes:
-                    self.nodes[node_id].setSelected(True)
+                item = self.nodes.get(node_id)
+                if item is not None:  # a layer inside a collapsed block is selected through its box
+                    (item.proxy or item).setSelected(True)
         finally:
             self.blockSignals(False)
         self.selectionChanged.emit()
@@ -178,9 +311,19 @@ class GraphScene(QGraphicsScene):
                 event.accept()
                 return
         super().mousePressEvent(event)
-        self._press_positions = {n: self.nodes[n].pos() for n in self.selected_node_ids()}
+        self._press_positions = {item.node_id: item.pos() for item in self.selectedItems() if isinstance(item, NodeItem)}
+        self._press_blocks = {item.group_id: item.pos() for item in self.selectedItems() if isinstance(item, BlockItem)}
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        for item in self.items(event.scenePos()):
+            if isinstance(item, BlockItem):
+                self.collapseRequested.emit(item.group_id, False)
+                event.accept()
+                return
+            if isinstance(item, BlockFrame) and item.title_rect().contains(event.scenePos()):
+                self.collapseRequested.emit(item.group_id, True)
+                event.accept()
+                return
         node = self._node_at(event.scenePos())
         if node is not None and node.mapFromScene(event.scenePos()).y() < NAME_HEIGHT:
             self.renameRequested.emit(node.node_id)
@@ -188,12 +331,12 @@ class GraphScene(QGraphicsScene):
             return
         super().mouseDoubleClickEvent(event)
 
-    def item_at(self, pos: QPointF) -> NodeItem | EdgeItem | None:
+    def item_at(self, pos: QPointF) -> NodeItem | EdgeItem | BlockItem | None:
         """The layer (or its port) or wire under a scene point, for the context menu."""
         for item in self.items(pos):
             if isinstance(item, PortItem):
                 return item.node
-            if isinstance(item, (NodeItem, EdgeItem)):
+            if isinstance(item, (NodeItem, EdgeItem, BlockItem)):
                 return item
             if isinstance(item, QGraphicsSimpleTextItem) and isinstance(item.parentItem(), EdgeItem):
                 return item.parentItem()  # type: ignore[return-value]
@@ -278,5 +421,12 @@ class GraphScene(QGraphicsScene):
         old = {n: p for n, p in self._press_positions.items() if n in self.nodes}
         self._press_positions = {}
         moved = {n: self.nodes[n].pos() for n in old if self.nodes[n].pos() != old[n]}
+        blocks, self._press_blocks = self._press_blocks, {}
+        for gid, before in blocks.items():  # a dragged box moves the layers inside it
+            item = self.blocks.get(gid)
+            if item is not None and item.pos() != before:
+                delta = item.pos() - before
+                for n in self.document.graph.group_members(gid):
+                    moved[n] = self.nodes[n].pos() + delta
         if moved:
             self.document.editor.move({n: (p.x(), p.y()) for n, p in moved.items()})

@@ -66,12 +66,12 @@ class GraphView(QGraphicsView):
     READABLE_ZOOM = 0.8
 
     #: Below this zoom the layers' names cannot be read: Fit to View stops here.
-    LABELS_ZOOM = 0.6
+    LABELS_ZOOM = 0.35
     def fit(self, readable: bool = False) -> None:
         """Show every layer (F), but never smaller than readable labels (`LABELS_ZOOM`; with ``readable``, the
         comfortable `READABLE_ZOOM` a design opens at): a design too big for that is shown from its top (the
         inputs), and `tooBig` says how to see the rest. Zoom Out still goes further."""
-        rect = self.scene().itemsBoundingRect()
+        rect = self.scene().visible_bounds()
         if rect.isNull():
             return
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
