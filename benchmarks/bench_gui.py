@@ -71,25 +71,38 @@ def run() -> list[dict]:
 
     doc = window.document
     conv = doc.graph.find("conv3_block2_1_conv")
-    window.focus_node(conv)
-    values = [96, 128]
-    state = {"i": 0}
-    edit_times, engine_times = [], []
-    for _ in range(40):
-        state["i"] ^= 1
-        start = time.perf_counter()
-        doc.editor.set_param(conv, "filters", values[state["i"]])
-        doc.refresh()  # what the event loop does next: analysis, canvas items, summary, inspector
-        window.view.viewport().repaint()
-        app.processEvents()
-        edit_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        doc._analyzer.analyse(doc.graph)
-        engine_times.append(time.perf_counter() - start)
-    edit = sorted(edit_times)[len(edit_times) // 2]
-    engine = sorted(engine_times)[len(engine_times) // 2]
+
+    def edit_times() -> tuple[float, float]:
+        values = [96, 128]
+        state = {"i": 0}
+        edits, engines = [], []
+        for _ in range(40):
+            state["i"] ^= 1
+            start = time.perf_counter()
+            doc.editor.set_param(conv, "filters", values[state["i"]])
+            doc.refresh()  # what the event loop does next: analysis, canvas items, summary, inspector
+            window.view.viewport().repaint()
+            app.processEvents()
+            edits.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            doc._analyzer.analyse(doc.graph)
+            engines.append(time.perf_counter() - start)
+        return sorted(edits)[len(edits) // 2], sorted(engines)[len(engines) // 2]
+
+    window.focus_node(conv)  # as DenseNet121 opens: its stages collapsed, the block holding conv selected
+    edit, engine = edit_times()
+    results.append(report("parameter edit on DenseNet121 as opened (stages collapsed) (ms)", edit * 1e3, "ms", "engine re-analysis",
+                          engine * 1e3, "< 16 ms (one frame)", edit < 0.016))
+    for gid in [g for g, group in doc.graph.groups.items() if group.collapsed]:
+        window.set_collapsed(gid, False)
+    app.processEvents()
+    window.focus_node(conv)  # every layer drawn, the edited layer in the inspector (with its teaching notes)
+    app.processEvents()
+    edit, engine = edit_times()
     assert window.scene.nodes[doc.graph.find("conv3_block2_2_conv")].result.params is not None
-    results.append(report("parameter edit -> canvas, summary updated (ms)", edit * 1e3, "ms", "engine re-analysis", engine * 1e3, "< 50 ms", edit < 0.050))
+    assert window.inspector.node_id == conv
+    results.append(report("parameter edit on DenseNet121, all 429 layers drawn (ms)", edit * 1e3, "ms", "engine re-analysis",
+                          engine * 1e3, "< 16 ms (one frame)", edit < 0.016))
 
     # Smoothness: one frame of panning (scroll + repaint) and of zooming, at reading zoom and zoomed out.
     view = window.view

@@ -431,11 +431,15 @@ def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable
     if not inputs:
         yield Diagnostic("error", "no-input-layer", "The network has no Input layer, so no shapes can be computed.", "Add an Input layer, set its shape, and wire it to the first layer.")
     named: dict[tuple[str | None, str], list[str]] = {}
+    models: dict[str | None, str | None] = {None: None}
     for n in structure.order:
         data = node_data[n]
         if data.get("shares") is not None:
             continue  # a shared layer's later calls are the same layer
-        named.setdefault((graph.model_group(data.get("group")), data["name"]), []).append(n)
+        group = data.get("group")
+        if group not in models:
+            models[group] = graph.model_group(group)
+        named.setdefault((models[group], data["name"]), []).append(n)
     for (_, name), nodes in named.items():
         # The layer that took the name last is the one to rename, not the one that had it first.
         for n in sorted(nodes, key=lambda n: node_data[n].get("named", 0))[1:]:

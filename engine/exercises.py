@@ -467,8 +467,9 @@ class DesignNumbers:
         return "x".join(map(str, self.receptive_field)) if self.receptive_field else ""
 
 
-def design_numbers(graph: NetworkGraph, analysis: Analysis) -> DesignNumbers:
-    teaching = explain(graph, analysis) if analysis.is_valid else None
+def design_numbers(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | None = None) -> DesignNumbers:
+    """The design's numbers; ``teaching`` (the notes of this very analysis) saves computing them again."""
+    teaching = (teaching or explain(graph, analysis)) if analysis.is_valid else None
     return DesignNumbers(
         analysis.total_params if analysis.totals_complete else None,
         teaching.total_flops if teaching else None,

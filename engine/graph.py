@@ -264,6 +264,8 @@ class NetworkGraph:
 
     def model_group(self, group_id: str | None) -> str | None:
         """The innermost nested *model* among ``group_id`` and its parents: blocks are only drawn, Keras never sees them."""
+        if group_id is None:
+            return None
         return next((g for g in self.group_ancestors(group_id) if self.groups[g].kind == "model"), None)
 
     def group_members(self, group_id: str) -> list[str]:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.analysis import Analysis, analyse
-from engine.graph import NetworkGraph
+from engine.graph import MASK_SLOT, NetworkGraph
 from engine.layers import LayerSpec
 
-__all__ = ["LayerNotes", "Teaching", "explain", "layer_flops", "training_memory", "human_bytes"]
+__all__ = ["Explainer", "LayerNotes", "Teaching", "explain", "layer_flops", "training_memory", "human_bytes"]
 
 BYTES = 4  # float32
 
@@ -127,17 +127,54 @@ def _receptive(spec: LayerSpec, p: dict, inputs: list[LayerNotes], shape_out) ->
     return tuple(int(math.ceil(r)) for r in rf), tuple(jump), ""
 
 
-def explain(graph: NetworkGraph, analysis: Analysis | None = None) -> Teaching:
-    """Teaching notes for every layer (layers whose shape is unknown get empty notes)."""
+class Explainer:
+    """Teaching notes kept between passes: a layer whose analysis result and whose inputs' notes are the
+    same objects as last time keeps its notes (an edit on DenseNet121 recomputes a handful of layers, not 429)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[tuple[Any, ...], LayerNotes]] = {}
+        #: Layers whose notes the last pass computed (for tests and benchmarks).
+        self.recomputed = 0
+
+    def explain(self, graph: NetworkGraph, analysis: Analysis, only: set[str] | None = None) -> Teaching:
+        """Notes for every layer, or for ``only`` (which must hold the layers above each of its layers: the
+        inspector asks for one layer and what feeds it). Totals then cover those layers only."""
+        return explain(graph, analysis, self, only)
+
+
+def explain(graph: NetworkGraph, analysis: Analysis | None = None, cache: Explainer | None = None, only: set[str] | None = None) -> Teaching:
+    """Teaching notes for every layer (layers whose shape is unknown get empty notes). With ``cache``, the
+    notes of layers that did not change are reused."""
     analysis = analysis or analyse(graph)
     notes: dict[str, LayerNotes] = {}
     total_flops = 0
     activations = 0
+    previous = cache._cache if cache is not None else {}
+    fresh: dict[str, tuple[tuple[Any, ...], LayerNotes]] = dict(previous) if only is not None else {}
+    if cache is not None:
+        cache.recomputed = 0
+    pred = graph.nx_graph._pred
     for node_id in analysis.order:
-        node = graph.node(node_id)
+        if only is not None and node_id not in only:
+            continue
         result = analysis.results[node_id]
+        wired = sorted((k, u) for u, keys in pred[node_id].items() for k in keys if k < MASK_SLOT)
+        sources = tuple(notes.get(u) for _, u in wired)
+        key = (result, *sources)
+        hit = previous.get(node_id)
+        if hit is not None and len(hit[0]) == len(key) and all(a is b for a, b in zip(hit[0], key)):
+            note = hit[1]
+            notes[node_id] = note
+            fresh[node_id] = hit
+            total_flops += note.flops or 0
+            activations += note.activation_bytes or 0
+            continue
+        if cache is not None:
+            cache.recomputed += 1
+        node = graph.node(node_id)
         note = LayerNotes(node_id)
         notes[node_id] = note
+        fresh[node_id] = (key, note)
         if result.status != "ok" or result.shape is None:
             note.rf_reason = "unknown: this layer has no shape"
             continue
@@ -158,8 +195,10 @@ def explain(graph: NetworkGraph, analysis: Analysis | None = None) -> Teaching:
         note.arithmetic = _window_arithmetic(spec, p, shape_in, shape_out)
         note.flops, note.flops_formula = _flops(spec, p, shapes_in, shape_out)
         total_flops += note.flops
-        sources = [notes[e.source] for e in graph.inputs_of(node_id) if e.source in notes and not e.is_mask]
-        note.receptive_field, note.jump, note.rf_reason = _receptive(spec, p, sources, shape_out) if sources else (None, None, "no input")
+        feeding = [n for n in sources if n is not None]
+        note.receptive_field, note.jump, note.rf_reason = _receptive(spec, p, feeding, shape_out) if feeding else (None, None, "no input")
+    if cache is not None:
+        cache._cache = fresh
     sizes = [max(n.receptive_field) for n in notes.values() if n.receptive_field]
     return Teaching(notes, total_flops, activations, max(sizes) if sizes else None)
 

@@ -18,6 +18,7 @@ from PySide6.QtGui import QUndoStack
 from engine.analysis import Analysis, Analyzer
 from engine.graph import GraphEvent, NetworkGraph
 from engine.project import ProjectError, graph_to_dict, load_design, save_project
+from engine.teaching import Explainer, Teaching
 
 __all__ = ["Document", "EditRefused"]
 
@@ -52,6 +53,8 @@ class Document(QObject):
         self._editor = None
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._analyzer = Analyzer()
+        self._explainer = Explainer()
+        self._teaching: Teaching | None = None
         self._analysis: Analysis | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -84,7 +87,21 @@ class Document(QObject):
     def refresh(self) -> None:
         self._timer.stop()
         self._analysis = self._analyzer.analyse(self.graph)
+        self._teaching = None
         self.analysed.emit(self._analysis)
+
+    def teaching(self, node_id: str | None = None) -> Teaching:
+        """How the numbers of the current analysis come about (multiply-adds, output sizes, receptive fields),
+        computed when first asked and only for the layers that changed since the last time. With ``node_id``,
+        only that layer's notes are sure to be there (it and the layers feeding it are computed)."""
+        if self._teaching is not None:
+            return self._teaching
+        if node_id is not None:
+            import networkx as nx
+
+            return self._explainer.explain(self.graph, self.analysis, nx.ancestors(self.graph.nx_graph, node_id) | {node_id})
+        self._teaching = self._explainer.explain(self.graph, self.analysis)
+        return self._teaching
 
     @property
     def editor(self):  # noqa: ANN201 - gui.editor imports this module

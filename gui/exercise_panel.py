@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.analysis import Analysis
-from engine.exercises import CriterionResult, Exercise, check_design, score
+from engine.exercises import CriterionResult, Exercise, check_design, design_numbers, score
 from engine.project import graph_to_dict
 from gui.document import Document, EditRefused
 
@@ -182,7 +182,8 @@ class ExercisePanel(QWidget):
         if self._trained is not None and any(c.type == "training" for c in self.exercise.criteria):
             key, result = self._trained
             trained = result if key == self._design_key() else None
-        self.results = check_design(self.exercise, self.document.graph, self.document.answers, analysis, trained=trained)
+        numbers = design_numbers(self.document.graph, analysis, self.document.teaching() if analysis is self.document.analysis else None)
+        self.results = check_design(self.exercise, self.document.graph, self.document.answers, analysis, trained=trained, numbers=numbers)
         self.checklist.clear()
         shown = [r for r in self.results if not r.hidden]  # hidden criteria count for the teacher only
         for r in shown:

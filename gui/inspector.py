@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from engine.analysis import Analysis
 from engine.graph import GraphEvent
 from engine.layers import INT_MAX, ParamError, ParamSpec, fmt_int, get_spec
-from engine.teaching import explain, human_bytes
+from engine.teaching import human_bytes
 from gui.canvas.items import shape_text
 from gui.document import Document, EditRefused
 
@@ -403,7 +403,7 @@ class InspectorWidget(QWidget):
                 lines.append(f"Parameters: <b>{fmt_int(p.total)}</b> ({fmt_int(p.trainable)} trainable, {fmt_int(p.non_trainable)} non-trainable)")
                 lines.append(f"<span style='font-family:monospace'>{escape(p.formula)}</span>")
             if result.status == "ok":
-                notes = explain(self.document.graph, analysis).notes[self.node_id]
+                notes = self.document.teaching(self.node_id).notes[self.node_id]
                 for line in notes.arithmetic:
                     lines.append(f"Output {escape(line)}")
                 if notes.flops:

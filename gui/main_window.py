@@ -45,7 +45,6 @@ from gui.palette import PaletteWidget
 from gui.panels import ProblemsPanel, SummaryPanel, totals_text
 from gui.quick_add import QuickAddPopup
 from gui.recovery import Autosaver, RecoveryStore
-from gui.training_panel import TrainingPanel
 
 __all__ = ["MainWindow", "EXAMPLES_DIR", "EXERCISES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples", "exercises"]
 
@@ -132,8 +131,11 @@ class MainWindow(QMainWindow):
         self.bottom.addTab(self.problems, "Problems")
         self.bottom.addTab(self.history, "History")
         self.bottom_dock = self._dock("Model", self.bottom, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
-        self.training = TrainingPanel(self.document)
-        self.training_dock = self._dock("Training", self.training, Qt.DockWidgetArea.BottomDockWidgetArea, 0)
+        # The training panel (pyqtgraph, numpy: 0.4 s to import) is built when first shown or used, not before
+        # the first frame.
+        self._training: Any = None
+        self.training_dock = self._dock("Training", QLabel("Training: open this tab to start."), Qt.DockWidgetArea.BottomDockWidgetArea, 0)
+        self.training_dock.visibilityChanged.connect(lambda visible: visible and self.training)
         self.tabifyDockWidget(self.bottom_dock, self.training_dock)
         self.bottom_dock.raise_()
         self.resizeDocks([self.bottom_dock], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
@@ -242,7 +244,7 @@ class MainWindow(QMainWindow):
         train = bar.addMenu("&Train")
         self._action(train, "Show &Training Panel", self.show_training, QKeySequence("Ctrl+T"))
         self._action(train, "&Start Training", lambda: self.show_training() or self.training.start(), QKeySequence(Qt.Key.Key_F5))
-        self._action(train, "St&op Training", self.training.stop, QKeySequence("Shift+F5"))
+        self._action(train, "St&op Training", lambda: self.training.stop(), QKeySequence("Shift+F5"))
 
         view = bar.addMenu("&View")
         self._action(view, "&Fit to View", self.view.fit, QKeySequence(Qt.Key.Key_F), canvas_only=True)
@@ -291,8 +293,6 @@ class MainWindow(QMainWindow):
         self.summary.selectionRequested.connect(self._select_from_panel)
         self.problems.nodeRequested.connect(self.focus_node)
         self.inspector.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
-        self.training.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        self.training.finished.connect(self.exercise.training_finished)
 
     def _bind_document(self) -> None:
         doc = self.document
@@ -317,8 +317,10 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(document, self)
         self.view.setScene(self.scene)
         self.view.minimap.set_scene(self.scene)
-        for panel in (self.inspector, self.summary, self.problems, self.training, self.exercise):
+        for panel in (self.inspector, self.summary, self.problems, self.exercise):
             panel.set_document(document)
+        if self._training is not None:
+            self._training.set_document(document)
         self._bind_document()
         self.view.fit(readable=True)
         old.deleteLater()
@@ -951,6 +953,19 @@ class MainWindow(QMainWindow):
         self._compare_dialog = dialog
         return dialog
 
+    @property
+    def training(self) -> Any:
+        """The training panel, built on first use (its imports are kept out of the editor's start)."""
+        if self._training is None:
+            from gui.training_panel import TrainingPanel
+
+            panel = TrainingPanel(self.document)
+            self._training = panel
+            panel.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+            panel.finished.connect(self.exercise.training_finished)
+            self.training_dock.setWidget(panel)
+        return self._training
+
     def show_training(self) -> None:
         self.training_dock.show()
         self.training_dock.raise_()
@@ -1023,7 +1038,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.maybe_save():
             self._save_window_state()
-            self.training.shutdown()
+            if self._training is not None:
+                self._training.shutdown()
             self.autosaver.stop()
             event.accept()
         else:

@@ -451,6 +451,7 @@ class BlockFrame(QGraphicsItem):
         self.name = ""
         self.rect = QRectF()
         self.setZValue(-2)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setToolTip("Block: double-click its name to collapse it")
 
     def set_frame(self, name: str, rect: QRectF, depth: int) -> None:
@@ -467,7 +468,7 @@ class BlockFrame(QGraphicsItem):
         return self.rect.adjusted(-2, -2, 2, 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        painter.setPen(QPen(QColor("#8FA3BF"), 1.2, Qt.PenStyle.DashLine))
+        painter.setPen(QPen(QColor("#8FA3BF"), 1.2))
         painter.setBrush(QColor(143, 163, 191, 28))
         painter.drawRoundedRect(self.rect, 10, 10)
         painter.setPen(QColor("#4C566A"))

@@ -58,6 +58,8 @@ class GraphScene(QGraphicsScene):
         self.blocks: dict[str, BlockItem] = {}
         self.frames: dict[str, BlockFrame] = {}
         self._press_blocks: dict[str, QPointF] = {}
+        self._block_members: dict[str, list[str]] = {}
+        self._block_results: dict[str, tuple] = {}
         self._drag_source: NodeItem | None = None
         self._drag_line: QGraphicsPathItem | None = None
         self._drag_target: NodeItem | None = None
@@ -196,6 +198,8 @@ class GraphScene(QGraphicsScene):
                     end.edges.append(edge)
             edge.update_path()
         self._sync_frames(unit_of)
+        self._block_members = members
+        self._block_results = {}
         self._summarise_blocks(members)
 
     def _sync_frames(self, unit_of: dict[str, str | None]) -> None:
@@ -222,6 +226,12 @@ class GraphScene(QGraphicsScene):
 
         graph, analysis = self.document.graph, self.document.analysis
         for gid, inside in members.items():
+            # The analysis reuses the result of every layer it did not recompute: a block none of whose layers
+            # changed keeps its summary (one edit on DenseNet121 touches one block, not nine).
+            key = tuple(analysis.results.get(n) for n in inside)
+            if self._block_results.get(gid) == key and all(a is b for a, b in zip(self._block_results[gid], key)):
+                continue
+            self._block_results[gid] = key
             inner = set(inside)
             entering = [e for n in inside for e in graph.inputs_of(n) if e.source not in inner and not e.is_mask]
             leaving = list(dict.fromkeys(n for n in inside for e in graph.outputs_of(n) if e.target not in inner))
@@ -256,7 +266,11 @@ class GraphScene(QGraphicsScene):
 
     def _on_analysed(self, analysis: Analysis) -> None:
         if self.blocks:
-            self._summarise_blocks({gid: self.document.graph.group_members(gid) for gid in self.blocks})
+            graph = self.document.graph
+            if any(n not in graph for inside in self._block_members.values() for n in inside):
+                self.sync_blocks()  # layers of a block were deleted: the boxes follow first
+            else:
+                self._summarise_blocks(self._block_members)
         for node_id, item in self.nodes.items():
             result = analysis.results.get(node_id)
             diags = analysis.diagnostics_for(node_id)
