@@ -144,10 +144,11 @@ class NodeItem(QGraphicsObject):
         self.node_params = node.params
         self._refresh()
 
-    def set_result(self, result: LayerResult | None, diagnostics: list[Diagnostic]) -> None:
+    def set_result(self, result: LayerResult | None, diagnostics: list[Diagnostic], refresh_edges: bool = True) -> None:
+        """The analysis of this layer; ``refresh_edges=False`` when the caller refreshes the wires once for many layers."""
         self.result = result
         self.diagnostics = diagnostics
-        self._refresh()
+        self._refresh(refresh_edges)
 
     @property
     def status(self) -> str:
@@ -157,7 +158,7 @@ class NodeItem(QGraphicsObject):
             return "unknown"
         return "warning" if self.diagnostics else "ok"
 
-    def _refresh(self) -> None:
+    def _refresh(self, refresh_edges: bool = True) -> None:
         tips = [f"<b>{escape(self.name)}</b> ({self.layer_type})"]
         if self.result is not None and self.result.params is not None:
             tips.append(f"Parameters: {escape(self.result.params.formula)}")
@@ -169,8 +170,9 @@ class NodeItem(QGraphicsObject):
         if self.result is not None and self.result.status == "unknown":
             tips.append("Shape unknown: a layer before this one has a problem.")
         self.setToolTip("<br>".join(tips))
-        for edge in self.edges:
-            edge.refresh()
+        if refresh_edges:
+            for edge in self.edges:
+                edge.refresh()
         self.update()
 
     # -- geometry ----------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ class NodeItem(QGraphicsObject):
 class EdgeItem(QGraphicsPathItem):
     """A wire from a node's output to an input slot of another node, labelled with the tensor shape it carries."""
 
-    def __init__(self, edge: Edge, source: NodeItem, target: NodeItem) -> None:
+    def __init__(self, edge: Edge, source: NodeItem, target: NodeItem, refresh: bool = True) -> None:
         super().__init__()
         self.edge = edge
         self.source = source
@@ -280,7 +282,8 @@ class EdgeItem(QGraphicsPathItem):
         self.route: list[QPointF] = []
         source.edges.append(self)
         target.edges.append(self)
-        self.refresh()
+        if refresh:
+            self.refresh()
 
     def set_route(self, route: list[QPointF]) -> None:
         if route != self.route:

@@ -74,7 +74,7 @@ class GraphScene(QGraphicsScene):
         for node in document.graph.nodes():
             self._add_node(node.id)
         for edge in document.graph.edges():
-            self._add_edge(edge)
+            self._add_edge(edge, loading=True)
         self._unsubscribe = document.graph.subscribe(self._on_graph_event)
         document.analysed.connect(self._on_analysed)
         self._on_analysed(document.analysis)
@@ -122,11 +122,13 @@ class GraphScene(QGraphicsScene):
         self.nodes[node_id] = item
         self.addItem(item)
 
-    def _add_edge(self, edge: Edge) -> None:
-        item = EdgeItem(edge, self.nodes[edge.source], self.nodes[edge.target])
+    def _add_edge(self, edge: Edge, loading: bool = False) -> None:
+        """A wire's item; while ``loading`` a design, its path is drawn once the analysis is in (not per wire added)."""
+        item = EdgeItem(edge, self.nodes[edge.source], self.nodes[edge.target], refresh=not loading)
         self.edges[(edge.source, edge.target, edge.slot)] = item
         self.addItem(item)
-        self._relayout_inputs(edge.target)
+        if not loading:
+            self._relayout_inputs(edge.target)
 
     def _relayout_inputs(self, node_id: str) -> None:
         for item in self.nodes[node_id].edges:
@@ -265,6 +267,7 @@ class GraphScene(QGraphicsScene):
         return [item.group_id for item in self.selectedItems() if isinstance(item, BlockItem)]
 
     def _on_analysed(self, analysis: Analysis) -> None:
+        changed: set[EdgeItem] = set()
         if self.blocks:
             graph = self.document.graph
             if any(n not in graph for inside in self._block_members.values() for n in inside):
@@ -275,7 +278,10 @@ class GraphScene(QGraphicsScene):
             result = analysis.results.get(node_id)
             diags = analysis.diagnostics_for(node_id)
             if result is not item.result or diags != item.diagnostics:
-                item.set_result(result, diags)
+                item.set_result(result, diags, refresh_edges=False)
+                changed.update(item.edges)
+        for edge in changed:  # each wire once, however many of its ends changed
+            edge.refresh()
 
     # -- selection helpers -----------------------------------------------------------------------
 
