@@ -90,9 +90,10 @@ def _checkpoint_blocks(graph: NetworkGraph, free: list[str], min_members: int) -
     order = {n: i for i, n in enumerate(nx.topological_sort(g))} if nx.is_directed_acyclic_graph(g) else {}
     checkpoints = sorted((n for n in free if n in order and graph.node(n).spec.is_merge and _CHECKPOINT.match(graph.node(n).name)
                           and not _AUTOMATIC.match(graph.node(n).name)), key=order.__getitem__)
-    plans, previous = [], None
+    plans: list[BlockPlan] = []
+    previous: str | None = None
     for m in checkpoints:
-        before = nx.ancestors(g, previous) | {previous} if previous is not None else set()
+        before: set[str] = nx.ancestors(g, previous) | {previous} if previous is not None else set()
         members = [n for n in nx.ancestors(g, m) | {m} if n in free_set and n not in before and graph.node(n).type != "Input"]
         if previous is not None and min_members <= len(members):
             plans.append(BlockPlan(graph.node(m).name, None, tuple(sorted(members, key=order.__getitem__))))

@@ -444,39 +444,47 @@ class BlockItem(QGraphicsObject):
 
 
 class BlockFrame(QGraphicsItem):
-    """An expanded block: a named frame behind its layers. Double-click the name to collapse it."""
+    """An expanded block: a named outline around exactly its layers (the union of their boxes, so a layer of
+    another branch beside them stays outside). Double-click the name to collapse it."""
 
-    TITLE = 20.0
+    TITLE = 18.0
 
     def __init__(self, group_id: str) -> None:
         super().__init__()
         self.group_id = group_id
         self.name = ""
-        self.rect = QRectF()
+        self.outline = QPainterPath()
+        self._title = QRectF()
         self.setZValue(-2)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setToolTip("Block: double-click its name to collapse it")
 
-    def set_frame(self, name: str, rect: QRectF, depth: int) -> None:
+    def set_frame(self, name: str, boxes: list[QRectF], depth: int) -> None:
         self.prepareGeometryChange()
         self.name = name
-        pad = 14.0 + 8.0 * max(0, 3 - depth)
-        self.rect = rect.adjusted(-pad, -pad - self.TITLE, pad, pad)
+        pad = 10.0 + 6.0 * max(0, 3 - depth)
+        outline = QPainterPath()
+        outline.setFillRule(Qt.FillRule.WindingFill)
+        for box in boxes:  # tall enough to join the boxes of one column into one shape
+            outline.addRoundedRect(box.adjusted(-pad, -pad - 22, pad, pad + 22), 10, 10)
+        self.outline = outline.simplified()
+        top = min(boxes, key=lambda b: (b.top(), b.left()))
+        self._title = QRectF(top.left() - pad, top.top() - pad - 22 - self.TITLE, max(top.width() + 2 * pad, 120), self.TITLE)
         self.update()
 
     def title_rect(self) -> QRectF:
-        return QRectF(self.rect.left(), self.rect.top(), self.rect.width(), self.TITLE)
+        return self._title
 
     def boundingRect(self) -> QRectF:
-        return self.rect.adjusted(-2, -2, 2, 2)
+        return self.outline.boundingRect().united(self._title).adjusted(-2, -2, 2, 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setPen(QPen(QColor("#8FA3BF"), 1.2))
-        painter.setBrush(QColor(143, 163, 191, 28))
-        painter.drawRoundedRect(self.rect, 10, 10)
+        painter.setBrush(QColor(143, 163, 191, 30))
+        painter.drawPath(self.outline)
         painter.setPen(QColor("#4C566A"))
         font = QFont()
         font.setBold(True)
         font.setPointSizeF(8.5)
         painter.setFont(font)
-        painter.drawText(self.title_rect().adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "▾ " + self.name)
+        painter.drawText(self._title.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "▾ " + self.name)

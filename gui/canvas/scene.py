@@ -218,10 +218,7 @@ class GraphScene(QGraphicsScene):
             if frame is None:
                 frame = self.frames[gid] = BlockFrame(gid)
                 self.addItem(frame)
-            rect = self.nodes[inside[0]].sceneBoundingRect()
-            for n in inside[1:]:
-                rect = rect.united(self.nodes[n].sceneBoundingRect())
-            frame.set_frame(graph.groups[gid].name, rect, len(graph.group_ancestors(gid)))
+            frame.set_frame(graph.groups[gid].name, [self.nodes[n].sceneBoundingRect() for n in inside], len(graph.group_ancestors(gid)))
 
     def _summarise_blocks(self, members: dict[str, list[str]]) -> None:
         from engine.teaching import layer_flops
