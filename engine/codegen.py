@@ -12,9 +12,10 @@ by keeping ASCII letters, digits and underscores only. A graph with errors is re
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,7 +206,7 @@ Ref = tuple[str, int]
 class _Writer:
     """Writes the functional code of a graph: one scope for the model, and one builder function per nested model."""
 
-    def __init__(self, graph: NetworkGraph, analysis: Any) -> None:
+    def __init__(self, graph: NetworkGraph, analysis: Any, repeats: Sequence[Repeat] = ()) -> None:
         self.graph = graph
         self.analysis = analysis
         self.g = graph.nx_graph
@@ -213,6 +214,11 @@ class _Writer:
         self.functions: list[list[str]] = []
         self.taken: set[str] = set()
         self.imports: set[str] = set()
+        #: Layer -> (its repeated block's index in `repeated`, the block's index in it).
+        self.repeated = list(repeats)
+        self.in_repeat: dict[str, tuple[int, int]] = {
+            n: (r, b) for r, repeat in enumerate(self.repeated) for b, block in enumerate(repeat.blocks) for n in block[1]}
+        self.written: set[int] = set()
         self.layer_objects: dict[str, str] = {}  # node owning shared weights -> variable holding the layer
         self.group_models: dict[str, str] = {}  # group -> variable holding its model
         self.layer_names = {d["name"] for _, d in self.g.nodes(data=True) if get_spec(d["type"]).call != "op"}
@@ -220,7 +226,11 @@ class _Writer:
     # -- structure ------------------------------------------------------------------------------
 
     def item_of(self, node: str, scope: str | None) -> str:
-        """The node itself if it sits directly in ``scope``, else the child group of ``scope`` holding it."""
+        """The node itself if it sits directly in ``scope``, else the child group of ``scope`` holding it
+        (or the repeated block it is written in)."""
+        if scope is None and node in self.in_repeat:
+            r, b = self.in_repeat[node]
+            return f"repeat:{r}:{b}"
         group = self.g.nodes[node].get("group")
         if group == scope:
             return node
@@ -281,9 +291,42 @@ class _Writer:
         for item in self.scope_order(scope, nodes):
             if item.startswith("group:"):
                 lines += self.group_call(item[6:], var, indent)
+            elif item.startswith("repeat:"):
+                r, b = map(int, item[7:].split(":"))
+                lines += self.repeat_call(r, b, var, indent)
             else:
                 lines += self.node(item, var, indent)
         return lines
+
+    def repeat_call(self, r: int, b: int, var: dict[Ref, str], indent: int) -> list[str]:
+        """``x = conv_block(x, "conv2_block1")``; the function itself is written the first time."""
+        repeat = self.repeated[r]
+        name, members, entry, exit_node = repeat.blocks[b]
+        if r not in self.written:
+            self.written.add(r)
+            self.functions.append(self.repeat_function(repeat))
+        out = self.var_names(exit_node)[0]
+        var[(exit_node, 0)] = out
+        return [f"{' ' * indent}{out} = {repeat.function}({var[entry]}, {py_literal(name)})"]
+
+    def repeat_function(self, repeat: Repeat) -> list[str]:
+        name, members, entry, exit_node = repeat.blocks[0]
+        names = ", ".join(block[0] for block in repeat.blocks[:4]) + (", ..." if len(repeat.blocks) > 4 else "")
+        lines = [f"def {repeat.function}(x, name):",
+                 f'    """One block of {len(members)} layers, used {len(repeat.blocks)} times ({names})."""']
+        local: dict[Ref, str] = {entry: "x"}
+        saved = self.taken
+        self.taken = {"x", "name"}
+        for n in members:
+            layer_name = self.g.nodes[n]["name"]
+            suffix = layer_name[len(name) + 1:]
+            for line in self.node(n, local, 4):  # the block's name is the function's argument
+                lines.append(line.replace(f"name={py_literal(layer_name)}", f'name=f"{{name}}_{suffix}"'))
+        self.taken = saved
+        lines.append(f"    return {local[(exit_node, 0)]}")
+        # Variables read as the layers they hold, without the first block's name: conv2_block1_1_conv -> h1_conv.
+        pattern = re.compile(r"\b" + re.escape(name) + r"_(\w+)")
+        return [lines[0], lines[1], *(pattern.sub(lambda m: ("h" if m.group(1)[0].isdigit() else "") + m.group(1), line) for line in lines[2:])]
 
     def node(self, n: str, var: dict[Ref, str], indent: int) -> list[str]:
         data = self.g.nodes[n]
@@ -419,7 +462,57 @@ def build_model_source(graph: NetworkGraph, model_name: str = "model") -> str:
     return _model_source(graph, model_name)[0]
 
 
-def _model_source(graph: NetworkGraph, model_name: str) -> tuple[str, set[str]]:
+@dataclass(frozen=True)
+class Repeat:
+    """Blocks of one structure, written as one Python function called once per block."""
+
+    function: str
+    #: (block name, its layers in order, the tensor it takes, the layer whose output it gives)
+    blocks: tuple[tuple[str, tuple[str, ...], tuple[str, int], str], ...]
+
+
+def repeated_blocks(graph: NetworkGraph) -> list[Repeat]:
+    """Blocks with the same structure (layer types, settings, wiring, and names ``<block>_<suffix>``), one tensor
+    in and one out, found twice or more: what a careful Keras user writes as one function (DenseNet's
+    ``conv_block(x, name)``). Designs with nested models keep one builder per model instead."""
+    if any(group.kind == "model" for group in graph.groups.values()):
+        return []
+    order = {n: i for i, n in enumerate(analyse(graph).order)}
+    found: dict[tuple[Any, ...], list[tuple[str, tuple[str, ...], tuple[str, int], str]]] = {}
+    for gid, group in graph.groups.items():
+        members = sorted(graph.group_members(gid), key=order.__getitem__)
+        inner = set(members)
+        if len(members) < 2 or not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", group.name):
+            continue
+        if any(graph.node(n).shares or graph.node(n).type == "Input" for n in members):
+            continue
+        entering = {(e.source, e.output) for n in members for e in graph.inputs_of(n) if e.source not in inner}
+        leaving = [e for n in members for e in graph.outputs_of(n) if e.target not in inner]
+        exits = {e.source for e in leaving}
+        if len(entering) != 1 or len(exits) != 1 or any(e.output for e in leaving):
+            continue
+        prefix = group.name + "_"
+        suffixes = [graph.node(n).name[len(prefix):] if graph.node(n).name.startswith(prefix) else "" for n in members]
+        if not all(re.fullmatch(r"[A-Za-z0-9_]+", x) for x in suffixes):
+            continue
+        position = {n: i for i, n in enumerate(members)}
+        exit_node = exits.pop()
+        signature = tuple(
+            (graph.node(n).type, json.dumps(dict(graph.node(n).params), sort_keys=True, default=str), suffix, n == exit_node,
+             tuple(("in" if e.source not in inner else position[e.source], e.slot, e.output) for e in graph.inputs_of(n)))
+            for n, suffix in zip(members, suffixes)
+        )
+        found.setdefault(signature, []).append((group.name, tuple(members), entering.pop(), exit_node))
+    taken: set[str] = set()
+    repeats = []
+    for blocks in found.values():
+        if len(blocks) >= 2:
+            stem = re.sub(r"\d+", "", blocks[0][0]).strip("_.-") or "block"
+            repeats.append(Repeat(identifier(stem, taken), tuple(blocks)))
+    return repeats
+
+
+def _model_source(graph: NetworkGraph, model_name: str, repeats: list[Repeat] | tuple[()] = ()) -> tuple[str, set[str]]:
     analysis = analyse(graph)
     if not analysis.is_valid:
         first = analysis.errors[0]
@@ -441,7 +534,7 @@ def _model_source(graph: NetworkGraph, model_name: str) -> tuple[str, set[str]]:
         lines.append(f"        name={py_literal(model_name)},")
         lines.append("    )")
         return "\n".join(lines) + "\n", writer.imports
-    writer = _Writer(graph, analysis)
+    writer = _Writer(graph, analysis, repeats)
     var: dict[Ref, str] = {}
     lines += writer.scope(None, [n for n in order], var, 4)
     ins = [var[(n, 0)] for n in analysis.input_nodes]
@@ -545,9 +638,11 @@ def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "mo
     header = '"""Keras model exported by LayerLab."""\n'
     if title:  # free text only ever appears as a one-line comment
         header += f"\n# Design: {_comment(title)}\n"
+    repeats: list[Repeat] = []
     if any(g.kind == "block" for g in graph.groups.values()):
+        repeats = repeated_blocks(graph)
         graph = graph.without_blocks()  # blocks are a drawing aid: the model is the same without them
-    model_source, extra_imports = _model_source(graph, model_name)
+    model_source, extra_imports = _model_source(graph, model_name, repeats)
     imports = "import keras\nfrom keras import layers\n" + "".join(line + "\n" for line in sorted(extra_imports))
     parts = [header, imports, model_source]
     if training is not None:

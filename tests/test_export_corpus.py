@@ -54,3 +54,26 @@ def test_exported_code_builds_the_same_model(name: str) -> None:
     missing = sorted(expected_layers - set(_layer_names(model)))
     assert missing == [], f"layers the export lost or renamed: {missing[:5]}"
     keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("name", ["ResNet50", "MobileNetV2", pytest.param("DenseNet121", marks=pytest.mark.slow)])
+def test_blocks_of_one_structure_export_as_one_function_and_build_the_same_model(name: str) -> None:
+    from engine.blocks import apply_blocks, prefix_blocks
+    from engine.codegen import repeated_blocks
+
+    doc = load(name)
+    graph = graph_from_keras_config(doc["config"])
+    apply_blocks(graph, prefix_blocks(graph), collapse_outer=True)  # what the editor does on import
+    repeats = repeated_blocks(graph)
+    assert repeats, "no blocks of one structure found"
+    code = generate_code(graph)
+    for repeat in repeats:
+        assert f"def {repeat.function}(x, name):" in code
+        assert code.count(f"= {repeat.function}(") == len(repeat.blocks)
+    namespace: dict = {}
+    exec(compile(code, f"<export of {name} with blocks>", "exec"), namespace)  # code LayerLab wrote from validated values
+    model = namespace["build_model"]()
+    assert model.count_params() == doc["total"]
+    expected_layers = {e["name"] for e in doc["expected"] if "params" in e}
+    assert sorted(expected_layers - {layer.name for layer in model.layers}) == []
+    keras.backend.clear_session()
