@@ -311,9 +311,8 @@ class _Writer:
 
     def repeat_function(self, repeat: Repeat) -> list[str]:
         name, members, entry, exit_node = repeat.blocks[0]
-        names = ", ".join(block[0] for block in repeat.blocks[:4]) + (", ..." if len(repeat.blocks) > 4 else "")
-        lines = [f"def {repeat.function}(x, name):",
-                 f'    """One block of {len(members)} layers, used {len(repeat.blocks)} times ({names})."""']
+        lines = [f"def {repeat.function}(x, name):",  # the docstring fits ruff's 88 columns: names are at most 100 long
+                 f'    """A block of {len(members)} layers, used {len(repeat.blocks)} times, first as {name[:24]}."""']
         local: dict[Ref, str] = {entry: "x"}
         saved = self.taken
         self.taken = {"x", "name"}
