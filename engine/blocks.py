@@ -134,7 +134,8 @@ def _depth(name: str, parents: dict[str, str | None]) -> int:
 def apply_blocks(graph: NetworkGraph, plans: list[BlockPlan], collapse_outer: bool = False,
                  group_ids: list[str] | None = None) -> dict[str, str]:
     """Make the planned blocks (with ``group_ids`` if given); returns block name -> group id. With
-    ``collapse_outer`` the top-level blocks (stages) are collapsed, so that a large model opens readable."""
+    ``collapse_outer`` every block is collapsed: a large model opens as its stages, and expanding a stage
+    shows its blocks as boxes, one level at a time."""
     ids: dict[str, str] = {}
     for index, plan in enumerate(plans):
         model = graph.model_group(graph.node(plan.members[0]).group) if plan.members else None
@@ -143,6 +144,6 @@ def apply_blocks(graph: NetworkGraph, plans: list[BlockPlan], collapse_outer: bo
         ids[plan.name] = gid
         for n in plan.members:
             graph.set_group(n, gid)
-        if collapse_outer and plan.parent is None:
+        if collapse_outer:
             graph.update_group(gid, collapsed=True)
     return ids

@@ -233,8 +233,8 @@ class NetworkGraph:
         if "name" in changes:
             validate_name(changes["name"])
         parent = changes.get("parent", group.parent)
-        if parent is not None and (parent not in self.groups or group_id in [group_id, *self.group_ancestors(parent)]):
-            raise GraphError(f"group {group_id!r} cannot be inside {parent!r}")
+        if parent is not None and (parent not in self.groups or group_id in self.group_ancestors(parent)):
+            raise GraphError(f"group {group_id!r} cannot be inside {parent!r} (itself, or a group inside it)")
         self.groups[group_id] = replace(group, **changes)
         self._emit(GraphEvent("groups_changed"), structural=False)
 

@@ -87,8 +87,8 @@ def test_merge_inputs_go_left_to_right_in_slot_order() -> None:
 def test_collapsed_blocks_are_laid_out_as_one_box_each() -> None:
     graph, _ = load_project(EXAMPLES / "densenet121.json")
     layout = auto_layout(graph)
-    collapsed = {g for g, group in graph.groups.items() if group.collapsed}
-    assert set(layout.blocks) == collapsed and len(collapsed) == 9
+    outermost = {g for g, group in graph.groups.items() if group.collapsed and group.parent is None}
+    assert set(layout.blocks) == outermost and len(outermost) == 9  # the stages; the blocks inside wait collapsed
     unit = {n: graph.collapsed_unit(n) or n for n in graph.node_ids()}
     boxes = {**{n: p for n, p in layout.positions.items() if unit[n] == n}, **layout.blocks}
     assert len(boxes) == 10 and _overlaps(boxes) == []  # the input, the stem, 7 stages and transitions, the head
@@ -98,3 +98,20 @@ def test_collapsed_blocks_are_laid_out_as_one_box_each() -> None:
     for gid, (x, y) in layout.blocks.items():  # a block's layers wait under its box, for when it is expanded
         inside = [layout.positions[n] for n in graph.group_members(gid)]
         assert (min(p[0] for p in inside), min(p[1] for p in inside)) == (x, y)
+
+
+def test_a_block_cannot_be_put_inside_itself_or_its_own_blocks() -> None:
+    from engine.graph import GraphError, NetworkGraph
+
+    graph = NetworkGraph()
+    outer = graph.add_group("stage", kind="block")
+    inner = graph.add_group("block", kind="block", parent=outer)
+    graph.update_group(inner, collapsed=True)  # a nested block keeps its parent
+    assert graph.groups[inner].parent == outer and graph.groups[inner].collapsed
+    for parent in (outer, inner):
+        try:
+            graph.update_group(outer, parent=parent)
+        except GraphError as exc:
+            assert "cannot be inside" in str(exc)
+        else:
+            raise AssertionError(f"{outer} was put inside {parent}")
