@@ -185,31 +185,35 @@ def _model_name(title: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from engine.protocol import Batch, Done, Epoch, Message, Started
     from engine.training import TrainingError, history_csv, run_training
 
     graph, _title = load_any(args.project)
     config = _training_config(args, graph)
 
-    def emit(message: dict) -> None:
-        kind = message["type"]
+    def emit(message: Message) -> None:
         if args.json:
-            if kind == "epoch":
-                print(json.dumps({k: message[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")}), flush=True)
-            elif kind == "done":
-                final = {k: v for k, v in message.items() if k not in ("type", "history")}
+            if isinstance(message, Epoch):
+                print(json.dumps({k: v for k, v in asdict(message).items()}), flush=True)
+            elif isinstance(message, Done):
+                final = {k: v for k, v in asdict(message).items() if k != "history"}
                 print(json.dumps({"final": True, **final}), flush=True)
             return
-        if kind == "start":
-            print(f"Training on {message['dataset']}: {message['samples']:,} samples, {message['steps']} batches per epoch, loss {message['loss']}", flush=True)
-        elif kind == "batch":
-            print(f"\repoch {message['epoch']}/{config.epochs}  batch {message['batch']}/{message['steps']}  loss {message['loss']:.4f}", end="", flush=True)
-        elif kind == "epoch":
-            val = "" if message["val_loss"] is None else f"  val_loss {message['val_loss']:.4f}  val_accuracy {message['val_accuracy']:.4f}"
-            acc = "" if message["accuracy"] is None else f"  accuracy {message['accuracy']:.4f}"
-            print(f"\repoch {message['epoch']}/{config.epochs}  loss {message['loss']:.4f}{acc}{val}  ({message['seconds']:.1f} s)", flush=True)
-        elif kind == "done":
-            test = f", test accuracy {message['test_accuracy']:.4f}" if "test_accuracy" in message else ""
-            print(f"Done in {message['seconds']:.1f} s{test}.")
+        if isinstance(message, Started):
+            print(f"Training on {message.dataset}: {message.samples:,} samples, {message.steps} batches per epoch, loss {message.loss}", flush=True)
+        elif isinstance(message, Batch):
+            print(f"\repoch {message.epoch}/{config.epochs}  batch {message.batch}/{message.steps}  loss {message.loss:.4f}", end="", flush=True)
+        elif isinstance(message, Epoch):
+            val = "" if message.val_loss is None else f"  val_loss {message.val_loss:.4f}  val_accuracy {message.val_accuracy or 0:.4f}"
+            acc = "" if message.accuracy is None else f"  accuracy {message.accuracy:.4f}"
+            print(f"\repoch {message.epoch}/{config.epochs}  loss {message.loss or 0:.4f}{acc}{val}  ({message.seconds:.1f} s)", flush=True)
+        elif isinstance(message, Done):
+            test = f", test accuracy {message.test_accuracy:.4f}" if message.test_accuracy is not None else ""
+            how = (f"Stopped at epoch {message.epochs_run} of {config.epochs}" if message.stopped else
+                   f"Early stopping ended training at epoch {message.epochs_run} of {config.epochs}" if message.early_stopped else "Done")
+            print(f"{how} in {message.seconds:.1f} s{test}.")
 
     try:
         result = run_training(graph, config, emit, save_model=args.save_model)
@@ -219,7 +223,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.history:
         from engine.project import atomic_write_text
 
-        atomic_write_text(args.history, history_csv(result["history"]))
+        atomic_write_text(args.history, history_csv(result.history))
     return EXIT_OK
 
 

@@ -5,7 +5,7 @@
 with a callback that reports every few batches. It runs in a worker process for the editor
 (`worker_main`) and in-process for ``main.py train``. TensorFlow is imported only here, inside functions.
 
-Messages sent to ``emit`` are dicts with a ``type``: ``start``, ``batch``, ``epoch``, ``done``, ``error``.
+Progress goes to ``emit`` as `engine.protocol` messages: `Started`, `Batch`, `Epoch`, `Done`, `Failed`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from engine.analysis import Analysis, analyse
 from engine.codegen import CodegenError, TrainingCode, generate_code
 from engine.datasets import DatasetError, DatasetSpec, describe, load_data_source
 from engine.graph import NetworkGraph
+from engine.protocol import Batch, Done, Epoch, Failed, Message, Started
 from engine.teaching import training_memory
 
 __all__ = [
@@ -199,11 +200,12 @@ def check_data(graph: NetworkGraph, config: TrainConfig, x: Any, y: Any) -> int:
 def run_training(
     graph: NetworkGraph,
     config: TrainConfig,
-    emit: Callable[[dict[str, Any]], None],
+    emit: Callable[[Message], None],
     should_stop: Callable[[], bool] = lambda: False,
     save_model: str | None = None,
-) -> dict[str, Any]:
-    """Train ``graph`` on ``config.dataset``; report progress through ``emit``; return the final results.
+) -> Done:
+    """Train ``graph`` on ``config.dataset``; report progress through ``emit`` (typed `engine.protocol`
+    messages); return the final results (also emitted).
 
     Raises `TrainingError` (``bad_input`` for graph or data problems).
     """
@@ -230,8 +232,7 @@ def run_training(
 
     n_train = int(len(x_train) * (1 - config.validation_split))
     steps = max(1, math.ceil(n_train / config.batch_size))
-    emit({"type": "start", "epochs": config.epochs, "steps": steps, "samples": n_train, "classes": classes,
-          "dataset": describe(config.dataset), "loss": code.loss, "params": model.count_params()})
+    emit(Started(config.epochs, steps, n_train, classes, describe(config.dataset), code.loss, model.count_params()))
 
     history_rows: list[dict[str, Any]] = []
 
@@ -256,8 +257,7 @@ def run_training(
             now = time.perf_counter()
             if now - self.last > 0.1 or batch + 1 == steps:
                 self.last = now
-                emit({"type": "batch", "epoch": self.epoch + 1, "batch": batch + 1, "steps": steps,
-                      "loss": loss, "accuracy": _float(logs.get("accuracy")), "elapsed": now - self.epoch_start})
+                emit(Batch(self.epoch + 1, batch + 1, steps, loss, _float(logs.get("accuracy")), now - self.epoch_start))
             if should_stop():
                 self.model.stop_training = True
 
@@ -267,7 +267,7 @@ def run_training(
                    "val_loss": _float(logs.get("val_loss")), "val_accuracy": _float(logs.get("val_accuracy")),
                    "seconds": round(time.perf_counter() - self.epoch_start, 3)}
             history_rows.append(row)
-            emit({"type": "epoch", **row})
+            emit(Epoch(**row))
 
     live = Live()
     callbacks: list[Any] = [live]
@@ -278,8 +278,9 @@ def run_training(
               validation_split=config.validation_split, callbacks=callbacks, verbose=0, shuffle=True)
     if live.failure:
         raise TrainingError(live.failure)
-    result: dict[str, Any] = {"type": "done", "stopped": should_stop(), "epochs_run": len(history_rows),
+    result: dict[str, Any] = {"stopped": should_stop(), "epochs_run": len(history_rows),
                               "seconds": round(time.perf_counter() - started, 3), "history": history_rows}
+    result["early_stopped"] = not result["stopped"] and len(history_rows) < config.epochs
     if history_rows:
         result.update({k: v for k, v in history_rows[-1].items() if k not in ("epoch", "seconds")})
     if x_test is not None and y_test is not None and len(x_test):
@@ -297,8 +298,9 @@ def run_training(
     if save_model:
         model.save(save_model)
         result["model_path"] = save_model
-    emit(result)
-    return result
+    done = Done(**result)
+    emit(done)
+    return done
 
 
 def import_keras_quietly() -> Any:
@@ -319,6 +321,23 @@ def import_keras_quietly() -> Any:
         os.dup2(saved, 2)
         os.close(saved)
     return keras
+
+
+def device_name() -> str:
+    """Where Keras computes: ``GPU (NVIDIA H100 ...)`` when TensorFlow sees a GPU, else ``CPU``."""
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    except Exception:  # noqa: BLE001 - no device query: say CPU
+        return "CPU"
+    if not gpus:
+        return "CPU"
+    try:
+        detail = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    except Exception:  # noqa: BLE001
+        detail = ""
+    return f"GPU ({detail})" if detail else "GPU"
 
 
 def _float(value: Any) -> float | None:
@@ -342,9 +361,9 @@ def worker_main(project: dict[str, Any], config: dict[str, Any], queue: Any, sto
         graph, _ = graph_from_dict(project, "editor")
         run_training(graph, TrainConfig.from_dict(config), queue.put, stop.is_set, save_model)
     except (TrainingError, DatasetError) as exc:
-        queue.put({"type": "error", "message": str(exc), "bad_input": getattr(exc, "bad_input", True)})
+        queue.put(Failed(str(exc), getattr(exc, "bad_input", True)))
     except MemoryError:
-        queue.put({"type": "error", "message": "the training process ran out of memory: lower the batch size or the network size", "bad_input": False})
+        queue.put(Failed("the training process ran out of memory: lower the batch size or the network size"))
     except Exception as exc:  # the worker must always say why it ended
-        queue.put({"type": "error", "message": f"training failed: {type(exc).__name__}: {exc}", "bad_input": False})
+        queue.put(Failed(f"training failed: {type(exc).__name__}: {exc}"))
 

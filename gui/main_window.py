@@ -45,6 +45,7 @@ from gui.palette import PaletteWidget
 from gui.panels import ProblemsPanel, SummaryPanel, totals_text
 from gui.quick_add import QuickAddPopup
 from gui.recovery import Autosaver, RecoveryStore
+from gui.training_session import TrainingSession
 
 __all__ = ["MainWindow", "EXAMPLES_DIR", "EXERCISES_DIR", "FRAGMENT_MIME", "DEFAULT_EXAMPLE", "examples", "exercises"]
 
@@ -55,6 +56,8 @@ FRAGMENT_MIME = "application/x-layerlab-fragment"
 MAX_RECENT = 8
 #: The summary dock's starting height: about a fifth of a 768-pixel screen, the canvas keeps the rest.
 BOTTOM_DOCK_HEIGHT = 150
+#: The training worker starts this long after the window is shown (the editor is idle by then).
+WARM_AFTER_MS = 3000
 #: Bumped when the docks change, so that a window layout saved by an older LayerLab is not restored.
 WINDOW_STATE_VERSION = 2
 
@@ -134,6 +137,8 @@ class MainWindow(QMainWindow):
         # The training panel (pyqtgraph, numpy: 0.4 s to import) is built when first shown or used, not before
         # the first frame.
         self._training: Any = None
+        #: The training worker: started in the background once the editor is idle, so F5 starts at once.
+        self.session = TrainingSession(self)
         self.training_dock = self._dock("Training", QLabel("Training: open this tab to start."), Qt.DockWidgetArea.BottomDockWidgetArea, 0)
         self.training_dock.visibilityChanged.connect(lambda visible: visible and self.training)
         self.tabifyDockWidget(self.bottom_dock, self.training_dock)
@@ -866,6 +871,8 @@ class MainWindow(QMainWindow):
             if not self._state_restored:
                 QTimer.singleShot(0, self._default_dock_sizes)  # once the docks are laid out
             QTimer.singleShot(0, lambda: self.view.fit(readable=True))
+            if self.session.keep_warm:
+                QTimer.singleShot(WARM_AFTER_MS, self.session.prewarm)  # after the first frames: start time is unchanged
 
     def offer_recovery(self) -> list[MainWindow]:
         """After a crash: offer to restore each autosaved design. Returns extra windows opened."""
@@ -959,7 +966,9 @@ class MainWindow(QMainWindow):
         if self._training is None:
             from gui.training_panel import TrainingPanel
 
-            panel = TrainingPanel(self.document)
+            panel = TrainingPanel(self.document, session=self.session)
+            if self.session.keep_warm:
+                self.session.prewarm()
             self._training = panel
             panel.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
             panel.finished.connect(self.exercise.training_finished)
@@ -1040,6 +1049,7 @@ class MainWindow(QMainWindow):
             self._save_window_state()
             if self._training is not None:
                 self._training.shutdown()
+            self.session.shutdown()
             self.autosaver.stop()
             event.accept()
         else:

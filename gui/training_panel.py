@@ -8,18 +8,16 @@ finished runs stay.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,9 +47,11 @@ from PySide6.QtWidgets import (
 
 from engine.datasets import BUILTIN, DatasetError, image_shape_for, resolve
 from engine.project import atomic_write_text, graph_to_dict
+from engine.protocol import Batch, Done, Epoch, Started
 from engine.teaching import human_bytes, training_memory
 from engine.training import OPTIMIZERS, TrainConfig, TrainingError, check_memory, history_csv, plan_training
 from gui.document import Document
+from gui.training_session import Progress, TrainingSession
 
 __all__ = ["TrainingPanel", "Run"]
 
@@ -74,6 +74,10 @@ class Run:
     result: dict[str, Any] | None = None
     error: str | None = None
     model_path: str | None = None
+    epochs_planned: int = 0
+    #: How the run ended, in words ("Stopped at epoch 7 of 20.").
+    ending: str = ""
+    device: str = "CPU"
 
 
 class TrainingPanel(QWidget):
@@ -82,21 +86,19 @@ class TrainingPanel(QWidget):
     #: Emitted when a run ends (its Run).
     finished = Signal(object)
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Document, parent: QWidget | None = None, session: TrainingSession | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self.runs: list[Run] = []
         self.current: Run | None = None
-        self._process: QProcess | None = None
-        self._finishing: set[QProcess] = set()
-        self._buffer = b""
-        self._stderr_tail = b""
-        self._ended = False
-        self._started_at = 0.0
+        #: The worker process and the running job live in the session; this panel renders what it says.
+        self.session = session if session is not None else TrainingSession(self)
+        self.session.started.connect(self._on_started)
+        self.session.batch.connect(self._on_batch)
+        self.session.epoch.connect(self._on_epoch)
+        self.session.done.connect(self._on_done)
+        self.session.failed.connect(lambda message: self._end(error=message))
         self._tmp = tempfile.mkdtemp(prefix="layerlab-runs-")
-        self._kill_timer = QTimer(self)
-        self._kill_timer.setSingleShot(True)
-        self._kill_timer.timeout.connect(self.kill_worker)
         self._redraw_timer = QTimer(self)  # batch messages arrive ~10/s; plots redraw at most ~10/s
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(100)
@@ -282,7 +284,7 @@ class TrainingPanel(QWidget):
 
     @property
     def running(self) -> bool:
-        return self._process is not None
+        return self.session.running
 
     def config(self) -> TrainConfig:
         dataset = resolve(self.dataset.currentData(), self.target.text().strip(), image_shape_for(self.document.graph))
@@ -298,7 +300,7 @@ class TrainingPanel(QWidget):
         )
 
     def start(self) -> bool:
-        """Check the design and data settings, then start a worker. Problems are shown, not raised."""
+        """Check the design and data settings, then hand the job to the session. Problems are shown, not raised."""
         if self.running:
             return False
         try:
@@ -309,31 +311,19 @@ class TrainingPanel(QWidget):
             self._fail_before_start(str(exc))
             return False
         number = len(self.runs) + 1
-        run = Run(number, f"#{number} {config.dataset.label}, {config.optimizer} lr={config.learning_rate:g}, bs={config.batch_size}",
-                  _COLOURS[(number - 1) % len(_COLOURS)], dataset=config.dataset.kind)
+        design = self.document.display_name
+        run = Run(number, f"#{number} {design} · {config.dataset.label}, {config.optimizer} lr={config.learning_rate:g}, "
+                  f"bs={config.batch_size} · {time.strftime('%H:%M')}", _COLOURS[(number - 1) % len(_COLOURS)], dataset=config.dataset.kind)
         run.model_path = os.path.join(self._tmp, f"run{number}.keras")
+        run.epochs_planned = config.epochs
         self.current = run
-        self._buffer, self._stderr_tail, self._ended = b"", b"", False
-        process = QProcess(self)
-        root = str(Path(__file__).resolve().parent.parent)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONPATH", root + os.pathsep + env.value("PYTHONPATH", ""))
-        env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
-        process.setProcessEnvironment(env)
-        process.setWorkingDirectory(root)
-        process.readyReadStandardOutput.connect(self._read_stdout)
-        process.readyReadStandardError.connect(self._read_stderr)
-        process.finished.connect(self._finished)
-        self._process = process
-        request = {"project": graph_to_dict(self.document.graph), "config": config.to_dict(), "model_path": run.model_path}
-        process.start(sys.executable, ["-m", "engine.worker"])
-        process.write((json.dumps(request) + "\n").encode("utf-8"))
-        self._started_at = time.monotonic()
+        warm = self.session.warm
+        self.session.start(graph_to_dict(self.document.graph), config, run.model_path)
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.progress.setRange(0, 0)  # busy until the worker reports (TensorFlow takes a few seconds to load)
-        self.progress.setFormat("starting TensorFlow…")
-        self.status.setText("Starting the training process…")
+        self.progress.setRange(0, 0)  # busy until the worker reports
+        self.progress.setFormat("preparing the data…" if warm else "loading TensorFlow…")
+        self.status.setText("Starting…" if warm else "Starting the training process (loading TensorFlow)…")
         self.redraw()
         return True
 
@@ -343,98 +333,63 @@ class TrainingPanel(QWidget):
 
     def stop(self) -> None:
         """Ask the worker to stop after the current batch (killed if it does not within 10 s)."""
-        if self._process is not None:
-            self._process.write(b"stop\n")
-            self._kill_timer.start(10_000)
+        if self.running:
+            self.session.stop()
             self.status.setText("Stopping after this batch…")
 
     def kill_worker(self) -> None:
-        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
-            self._process.kill()
+        self.session.kill()
 
-    def _read_stdout(self) -> None:
-        if self._process is None:
-            return
-        self._buffer += bytes(self._process.readAllStandardOutput())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue  # not ours (a library printing to stdout)
-            if isinstance(message, dict) and not self._ended:
-                self._handle(message)
-
-    def _read_stderr(self) -> None:
-        if self._process is not None:
-            self._stderr_tail = (self._stderr_tail + bytes(self._process.readAllStandardError()))[-4000:]
-
-    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        self._read_stdout()
-        if self._ended:
-            return
-        if status == QProcess.ExitStatus.CrashExit:
-            reason = "it was killed or crashed"
-        else:
-            reason = f"exit code {code}"
-        last = self._stderr_tail.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        detail = f": {last[0][:200]}" if last[0] else ""
-        self._end(error=f"the training process stopped unexpectedly ({reason}{detail}); your design is unchanged")
-
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _on_started(self, message: Started) -> None:
         run = self.current
         assert run is not None
-        kind = message.get("type")
-        if kind == "start":
-            run.steps = message["steps"]
-            self.progress.setRange(0, message["epochs"] * message["steps"])
-            self.status.setText(f"Training on {message['dataset']}: {message['samples']:,} samples, loss {message['loss']}, {message['params']:,} parameters.")
-        elif kind == "batch":
-            x = message["epoch"] - 1 + message["batch"] / message["steps"]
-            run.batch_x.append(x)
-            run.batch_loss.append(message["loss"])
-            run.batch_acc.append(message["accuracy"] if message["accuracy"] is not None else float("nan"))
-            done = (message["epoch"] - 1) * message["steps"] + message["batch"]
-            self.progress.setRange(0, self.epochs.value() * message["steps"])
-            self.progress.setValue(done)
-            elapsed = time.monotonic() - self._started_at
-            total = self.progress.maximum()
-            left = elapsed / max(done, 1) * (total - done)
-            self.progress.setFormat(f"epoch {message['epoch']}/{self.epochs.value()}  batch {message['batch']}/{message['steps']}  ~{left:.0f} s left")
-            if not self._redraw_timer.isActive():
-                self._redraw_timer.start()
-        elif kind == "epoch":
-            run.epochs.append(message)
-            self.redraw()
-        elif kind == "done":
-            run.result = message
-            self._end()
-        elif kind == "error":
-            self._end(error=message.get("message", "training failed"))
+        run.steps = message.steps
+        run.device = message.device
+        self.progress.setRange(0, message.epochs * message.steps)
+        self.status.setText(f"Training on {message.dataset} ({message.device}): {message.samples:,} samples, loss {message.loss}, "
+                            f"{message.params:,} parameters.")
+
+    def _show_progress(self, progress: Progress) -> None:
+        self.progress.setRange(0, progress.total)  # the run's own epochs, whatever the spin box says now
+        self.progress.setValue(progress.done)
+        self.progress.setFormat(progress.text)
+
+    def _on_batch(self, message: Batch, progress: Progress) -> None:
+        run = self.current
+        assert run is not None
+        run.batch_x.append(message.epoch - 1 + message.batch / message.steps)
+        run.batch_loss.append(message.loss)
+        run.batch_acc.append(message.accuracy if message.accuracy is not None else float("nan"))
+        self._show_progress(progress)
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _on_epoch(self, message: Epoch, progress: Progress) -> None:
+        assert self.current is not None
+        self.current.epochs.append(asdict(message))
+        self._show_progress(progress)
+        self.redraw()
+
+    def _on_done(self, message: Done, ending: str) -> None:
+        assert self.current is not None
+        self.current.result = asdict(message)
+        self.current.ending = ending
+        self._end()
 
     def _end(self, error: str | None = None) -> None:
         run = self.current
         assert run is not None
-        self._ended = True
-        self._kill_timer.stop()
-        process, self._process = self._process, None
-        if process is not None:
-            # Never wait here: TensorFlow takes a second to shut down. The process is left to exit
-            # (its stdin closing tells it to), and killed if it has not after 10 s.
-            process.closeWriteChannel()
-            if process.state() == QProcess.ProcessState.NotRunning:
-                process.deleteLater()
-            else:
-                process.finished.disconnect(self._finished)
-                process.finished.connect(process.deleteLater)
-                process.finished.connect(lambda *_a, p=process: self._finishing.discard(p))
-                self._finishing.add(process)
-                QTimer.singleShot(10_000, process, process.kill)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if error is None else 0)
-        self.progress.setFormat("done" if error is None else "failed")
+        finished = error is None and not (run.result or {}).get("stopped") and not (run.result or {}).get("early_stopped")
+        if error is None and not finished:  # the bar stays where the run stopped: not 100% "done"
+            if self.progress.maximum() == 0:
+                self.progress.setRange(0, 1)
+            self.progress.setFormat(run.ending)
+        else:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1 if error is None else 0)
+            self.progress.setFormat("done" if error is None else "failed")
         run.error = error
         self.runs.append(run)
         item = QListWidgetItem(run.label + ("  (failed)" if error else ""))
@@ -462,12 +417,12 @@ class TrainingPanel(QWidget):
         def pct(key: str) -> str:
             return "—" if r.get(key) is None else f"{100 * r[key]:.1f}%"
 
-        stopped = " (stopped early)" if r.get("stopped") else ""
+        stopped = f" ({run.ending[:-1].lower()})" if r.get("stopped") or r.get("early_stopped") else ""
         self.results.setText(
-            f"<b>Run #{run.number}</b>{stopped}: {r.get('epochs_run', 0)} epochs in {r.get('seconds', 0):.1f} s<br>"
+            f"<b>Run #{run.number}</b>{stopped}: {r.get('epochs_run', 0)} epochs in {r.get('seconds', 0):.1f} s on {r.get('device', 'CPU')}<br>"
             f"training accuracy {pct('accuracy')}, validation accuracy <b>{pct('val_accuracy')}</b>, test accuracy <b>{pct('test_accuracy')}</b>"
         )
-        self.status.setText("Finished." + stopped)
+        self.status.setText(run.ending)
         matrix = r.get("confusion_matrix")
         if not matrix:
             self.matrix.setRowCount(0)
@@ -568,13 +523,6 @@ class TrainingPanel(QWidget):
         self.message.emit(f"Saved the history to {path}")
 
     def shutdown(self) -> None:
-        """Stop a running worker and remove temporary files (the window is closing)."""
-        process, self._process = self._process, None
-        if process is not None:
-            self._ended = True
-        for p in [process, *self._finishing]:
-            if p is not None and p.state() != QProcess.ProcessState.NotRunning:
-                p.kill()
-                p.waitForFinished(2000)
-        self._finishing.clear()
+        """Stop the workers and remove temporary files (the window is closing)."""
+        self.session.shutdown()
         shutil.rmtree(self._tmp, ignore_errors=True)

@@ -10,6 +10,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Editors opened by tests do not start a training worker in the background (tests that need one ask for it).
+os.environ.setdefault("LAYERLAB_WARM_WORKER", "0")
 # Recovery files of the editors the tests open go to a throwaway folder, not the user's.
 os.environ.setdefault("LAYERLAB_DATA_DIR", tempfile.mkdtemp(prefix="layerlab-test-data-"))
 

@@ -13,6 +13,7 @@ import pytest
 from engine.datasets import DatasetError, DatasetSpec, resolve
 from engine.graph import NetworkGraph
 from engine.project import load_project, save_project
+from engine.protocol import Batch, Message
 from engine.teaching import training_memory
 from engine.training import TrainConfig, TrainingError, check_memory, plan_training, run_training
 from tests.conftest import EXAMPLES, ROOT
@@ -106,13 +107,13 @@ def test_stop_ends_within_a_batch() -> None:
     graph, _ = load_project(EXAMPLES / "digits_cnn.json")
     batches = []
 
-    def emit(message: dict) -> None:
-        if message["type"] == "batch":
+    def emit(message: Message) -> None:
+        if isinstance(message, Batch):
             batches.append(message)
 
     result = run_training(graph, TrainConfig(epochs=20, batch_size=16), emit, should_stop=lambda: bool(batches))
-    assert result["stopped"] and result["epochs_run"] == 1
-    assert result["history"][0]["epoch"] == 1
+    assert result.stopped and not result.early_stopped and result.epochs_run == 1
+    assert result.history[0]["epoch"] == 1
 
 
 def test_loss_follows_the_output_layer() -> None:
@@ -122,7 +123,7 @@ def test_loss_follows_the_output_layer() -> None:
     graph.set_param(graph.node_ids()[-1], "activation", None)
     assert plan_training(graph, TrainConfig(DatasetSpec("breast_cancer"))).from_logits
     result = run_training(dense_net(30, 1), TrainConfig(DatasetSpec("breast_cancer"), epochs=10, learning_rate=0.01), lambda m: None)
-    assert result["test_accuracy"] > 0.85 and np.array(result["confusion_matrix"]).shape == (2, 2)
+    assert result.test_accuracy > 0.85 and np.array(result.confusion_matrix).shape == (2, 2)
 
 
 def test_csv_npz_and_image_folder_datasets(tmp_path) -> None:
@@ -139,11 +140,11 @@ def test_csv_npz_and_image_folder_datasets(tmp_path) -> None:
     with pytest.raises(TrainingError, match="column 'kind' is not in"):
         run_training(dense_net(3, 3), TrainConfig(resolve(str(path), target="kind"), epochs=1), lambda m: None)
     result = run_training(dense_net(3, 3), TrainConfig(resolve(str(path), target="species"), epochs=5), lambda m: None)
-    assert result["epochs_run"] == 5
+    assert result.epochs_run == 5
 
     np.savez(tmp_path / "d.npz", x_train=rng.normal(size=(40, 6)), y_train=np.arange(40) % 2, x_test=rng.normal(size=(8, 6)), y_test=np.arange(8) % 2)
     result = run_training(dense_net(6, 2), TrainConfig(resolve(str(tmp_path / "d.npz")), epochs=1), lambda m: None)
-    assert "test_accuracy" in result
+    assert result.test_accuracy is not None
     np.savez(tmp_path / "wrong.npz", features=np.zeros((3, 2)))
     with pytest.raises(TrainingError, match="lacks x_train, y_train"):
         run_training(dense_net(6, 2), TrainConfig(resolve(str(tmp_path / "wrong.npz")), epochs=1), lambda m: None)
@@ -163,7 +164,7 @@ def test_csv_npz_and_image_folder_datasets(tmp_path) -> None:
     spec = resolve(str(tmp_path / "pets"), image_shape=(16, 16, 3))
     assert spec.kind == "images"
     result = run_training(graph, TrainConfig(spec, epochs=2, batch_size=4), lambda m: None)
-    assert np.array(result["confusion_matrix"]).sum() == 3  # 20% of 12 images held out
+    assert np.array(result.confusion_matrix).sum() == 3  # 20% of 12 images held out
 
 
 def test_keras_datasets_loading_code_with_generated_data(monkeypatch) -> None:
@@ -180,7 +181,7 @@ def test_keras_datasets_loading_code_with_generated_data(monkeypatch) -> None:
     graph.connect(x, f)
     graph.connect(f, out)
     result = run_training(graph, TrainConfig(DatasetSpec("mnist"), epochs=1), lambda m: None)
-    assert np.array(result["confusion_matrix"]).sum() == 10
+    assert np.array(result.confusion_matrix).sum() == 10
 
     def offline():
         raise OSError("URL fetch failure: network is unreachable")
