@@ -263,11 +263,10 @@ def run_training(
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
-            row = {"epoch": epoch + 1, "loss": _float(logs.get("loss")), "accuracy": _float(logs.get("accuracy")),
-                   "val_loss": _float(logs.get("val_loss")), "val_accuracy": _float(logs.get("val_accuracy")),
-                   "seconds": round(time.perf_counter() - self.epoch_start, 3)}
-            history_rows.append(row)
-            emit(Epoch(**row))
+            message = Epoch(epoch + 1, _float(logs.get("loss")), _float(logs.get("accuracy")), _float(logs.get("val_loss")),
+                            _float(logs.get("val_accuracy")), round(time.perf_counter() - self.epoch_start, 3))
+            history_rows.append(asdict(message))
+            emit(message)
 
     live = Live()
     callbacks: list[Any] = [live]
