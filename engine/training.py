@@ -232,7 +232,8 @@ def run_training(
 
     n_train = int(len(x_train) * (1 - config.validation_split))
     steps = max(1, math.ceil(n_train / config.batch_size))
-    emit(Started(config.epochs, steps, n_train, classes, describe(config.dataset), code.loss, model.count_params()))
+    device = device_name()
+    emit(Started(config.epochs, steps, n_train, classes, describe(config.dataset), code.loss, model.count_params(), device))
 
     history_rows: list[dict[str, Any]] = []
 
@@ -277,7 +278,7 @@ def run_training(
               validation_split=config.validation_split, callbacks=callbacks, verbose=0, shuffle=True)
     if live.failure:
         raise TrainingError(live.failure)
-    result: dict[str, Any] = {"stopped": should_stop(), "epochs_run": len(history_rows),
+    result: dict[str, Any] = {"stopped": should_stop(), "epochs_run": len(history_rows), "device": device,
                               "seconds": round(time.perf_counter() - started, 3), "history": history_rows}
     result["early_stopped"] = not result["stopped"] and len(history_rows) < config.epochs
     if history_rows:
