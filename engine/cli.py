@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-model", metavar="MODEL.keras", help="save the trained model")
     p.add_argument("--history", metavar="HISTORY.csv", help="save the per-epoch history")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then one with the final metrics")
+    p.add_argument("--tensorboard", metavar="DIR", help="also write Keras's TensorBoard logs to DIR (open with: tensorboard --logdir DIR)")
     p = sub.add_parser("check", help="check a design against an exercise")
     p.add_argument("exercise", help="an exercise file (.json)")
     p.add_argument("design", help="the student's project file (.json)")
@@ -148,6 +149,7 @@ def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
         epochs=args.epochs,
         validation_split=getattr(args, "validation_split", 0.2),
         early_stopping=getattr(args, "early_stopping", False),
+        tensorboard=getattr(args, "tensorboard", None) or "",
     )
 
 

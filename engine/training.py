@@ -56,6 +56,8 @@ class TrainConfig:
     #: Empty: chosen from the dataset and the output layer.
     loss: str = ""
     seed: int = 0
+    #: A folder for Keras's TensorBoard logs (``tensorboard --logdir`` reads it); empty: none.
+    tensorboard: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -211,6 +213,11 @@ def run_training(
     """
     code = plan_training(graph, config)
     check_memory(graph, config)
+    if config.tensorboard:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise TrainingError("TensorBoard logs need the tensorboard package: pip install tensorboard", True)
     try:
         source = generate_code(graph, model_name="model", training=code)
     except CodegenError as exc:
@@ -273,6 +280,8 @@ def run_training(
     callbacks: list[Any] = [live]
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True))
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=config.tensorboard))
     started = time.perf_counter()
     model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
               validation_split=config.validation_split, callbacks=callbacks, verbose=0, shuffle=True)

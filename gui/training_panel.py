@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -127,6 +128,9 @@ class TrainingPanel(QWidget):
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=20)
         self.validation = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
         self.early = QCheckBox("stop when validation loss stops improving")
+        self.tensorboard = QCheckBox("write TensorBoard logs")
+        self.tensorboard.setToolTip("Keras's TensorBoard logs, one folder per run, in a 'logs' folder beside the design "
+                                    "(or in your home folder); open them with: tensorboard --logdir logs")
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
@@ -151,6 +155,7 @@ class TrainingPanel(QWidget):
         form.addRow("epochs", self.epochs)
         form.addRow("validation split", self.validation)
         form.addRow("", self.early)
+        form.addRow("", self.tensorboard)
         form.addRow("", self.memory)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
@@ -186,6 +191,9 @@ class TrainingPanel(QWidget):
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.runs_list = QListWidget()
         self.runs_list.itemChanged.connect(lambda _item: self.redraw())
+        self.runs_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.runs_list.customContextMenuRequested.connect(self._runs_menu)
+        self.runs_list.setToolTip("Tick runs to overlay their curves; right-click to rename, export or delete one")
         self.save_model_button = QPushButton("Save trained model…")
         self.save_history_button = QPushButton("Save history (CSV)…")
         self.save_model_button.clicked.connect(self.save_model_dialog)
@@ -297,6 +305,8 @@ class TrainingPanel(QWidget):
             validation_split=self.validation.value(),
             early_stopping=self.early.isChecked(),
             loss=self.loss.currentData(),
+            tensorboard=os.path.join(self._folder(), "logs", f"run{len(self.runs) + 1}-{time.strftime('%Y%m%d-%H%M%S')}")
+            if self.tensorboard.isChecked() else "",
         )
 
     def start(self) -> bool:
@@ -448,7 +458,12 @@ class TrainingPanel(QWidget):
     def redraw(self) -> None:
         """Show the current run and the ticked ones. Plot items are kept and only given new data,
         which keeps an update to a few milliseconds however long the run."""
-        shown = [self.runs[i] for i in range(self.runs_list.count()) if self.runs_list.item(i).checkState() == Qt.CheckState.Checked]
+        ticked = [self.runs[i] for i in range(self.runs_list.count()) if self.runs_list.item(i).checkState() == Qt.CheckState.Checked]
+        reference = self.current or (ticked[0] if ticked else None)
+        # Curves compare only on the same data: a run on another dataset is listed, not overlaid.
+        shown = [r for r in ticked if reference is None or r.dataset == reference.dataset]
+        if len(shown) < len(ticked) and reference is not None:
+            self.status.setText(f"Only runs on {reference.dataset} are overlaid: the others were trained on other data.")
         if self.current is not None and self.current not in shown:
             shown.append(self.current)
         wanted: set[tuple[int, str]] = set()
@@ -485,6 +500,62 @@ class TrainingPanel(QWidget):
         if run.epochs and run.epochs[0].get("val_accuracy") is not None:
             curves.append(("validation_acc", self.acc_plot, xs, [e["val_accuracy"] for e in run.epochs], val))
         return curves
+
+    # -- runs ----------------------------------------------------------------------------------------
+
+    def _runs_menu(self, pos: Any) -> None:
+        item = self.runs_list.itemAt(pos)
+        if item is None:
+            return
+        index = self.runs_list.row(item)
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self._rename_dialog(index))
+        menu.addAction("Export History as CSV…", lambda: self._export_dialog(index))
+        menu.addAction("Delete", lambda: self.delete_run(index))
+        menu.popup(self.runs_list.viewport().mapToGlobal(pos))
+
+    def _rename_dialog(self, index: int) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "Rename Run", "Name:", text=self.runs[index].label)
+        if ok:
+            self.rename_run(index, name)
+
+    def rename_run(self, index: int, label: str) -> None:
+        """Give a run a name of the user's (the curves' legend and the list follow)."""
+        label = " ".join(label.split())[:200]
+        if not label:
+            return
+        run = self.runs[index]
+        run.label = label
+        self.runs_list.item(index).setText(label + ("  (failed)" if run.error else ""))
+
+    def delete_run(self, index: int) -> None:
+        """Forget a run: its curves go, and its saved model file with it."""
+        run = self.runs.pop(index)
+        self.runs_list.takeItem(index)
+        if run.model_path and os.path.exists(run.model_path) and run.model_path.startswith(self._tmp):
+            os.remove(run.model_path)
+        if self.current is run:
+            self.current = self.runs[-1] if self.runs else None
+            self.save_model_button.setEnabled(False)
+            self.save_history_button.setEnabled(bool(self.current and self.current.epochs))
+        self.redraw()
+
+    def _export_dialog(self, index: int) -> None:
+        run = self.runs[index]
+        path, _ = QFileDialog.getSaveFileName(self, "Export history", os.path.join(self._folder(), f"run{run.number}.csv"), "CSV (*.csv)")
+        if path:
+            self.export_run(index, path)
+
+    def export_run(self, index: int, path: str) -> None:
+        """The run's per-epoch history as CSV."""
+        try:
+            atomic_write_text(path, history_csv(self.runs[index].epochs))
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return
+        self.message.emit(f"Saved the history of {self.runs[index].label} to {path}")
 
     # -- saving --------------------------------------------------------------------------------------
 

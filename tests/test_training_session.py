@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QProcess  # noqa: E402
+from PySide6.QtCore import QProcess, Qt  # noqa: E402
 
 from engine.protocol import Batch, Done, Epoch, Failed, Ready, Started, decode, encode  # noqa: E402
 from engine.training import TrainConfig  # noqa: E402
@@ -144,3 +144,50 @@ def test_the_real_worker_warm_start(qtbot, monkeypatch) -> None:  # noqa: ANN001
         assert any(isinstance(e, tuple) and isinstance(e[0], Done) for e in seen)
     finally:
         session.shutdown()
+
+
+def test_runs_are_labelled_renamed_deleted_exported_and_only_comparable_runs_overlay(window, qtbot, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    """The panel's runs, with the fake worker: labelled with the design and the time, renamed, exported as CSV,
+    deleted; a run on other data is listed but not overlaid."""
+    import gui.training_session as training_session
+    from tests.test_gui import open_example
+
+    monkeypatch.setattr(training_session, "WORKER_COMMAND", FAKE)
+    monkeypatch.setenv("FAKE_IMPORT_SECONDS", "0.2")
+    open_example(window, "digits_cnn.json")
+    panel = window.training
+    panel.session.command = FAKE
+    panel.epochs.setValue(2)
+    for dataset in ("digits", "digits", "iris"):
+        panel.dataset.setCurrentIndex(panel.dataset.findData(dataset))
+        if dataset == "iris":
+            monkeypatch.setattr("gui.training_panel.plan_training", lambda *a: None)  # the fake worker trains anything
+            monkeypatch.setattr("gui.training_panel.check_memory", lambda *a: None)
+        assert panel.start()
+        qtbot.waitUntil(lambda: not panel.running, timeout=15_000)
+    assert [r.error for r in panel.runs] == [None, None, None]
+    assert panel.runs[0].label.startswith("#1 Small CNN for 8x8 digits · digits, adam lr=0.001, bs=32 · ")  # the design's name
+    assert panel.runs[0].ending == "Finished all 2 epochs." and panel.status.text() == "Finished all 2 epochs."
+    panel.rename_run(0, "  baseline   run ")
+    assert panel.runs[0].label == "baseline run" and panel.runs_list.item(0).text() == "baseline run"
+    panel.export_run(0, str(tmp_path / "run1.csv"))
+    assert (tmp_path / "run1.csv").read_text().splitlines()[0] == "epoch,loss,accuracy,val_loss,val_accuracy,seconds"
+    for i in range(3):
+        panel.runs_list.item(i).setCheckState(Qt.CheckState.Checked)
+    panel.current = panel.runs[0]
+    panel.redraw()
+    assert {number for number, _ in panel._items} == {1, 2}  # run 3 (iris) does not overlay digits curves
+    assert "Only runs on digits are overlaid" in panel.status.text()
+    panel.delete_run(1)
+    assert [r.number for r in panel.runs] == [1, 3] and panel.runs_list.count() == 2
+    assert {number for number, _ in panel._items} == {1}
+
+
+@pytest.mark.keras
+def test_train_writes_tensorboard_logs(tmp_path) -> None:
+    from tests.conftest import EXAMPLES, run
+
+    result = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--epochs", "1", "--tensorboard", str(tmp_path / "logs"))
+    assert result.returncode == 0, result.stderr[-1000:]
+    events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
+    assert {p.parent.name for p in events} >= {"train", "validation"}
