@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="HISTORY.csv", help="save the per-epoch history")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then one with the final metrics")
     p.add_argument("--tensorboard", metavar="DIR", help="also write Keras's TensorBoard logs to DIR (open with: tensorboard --logdir DIR)")
+    p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+                   help="classes or a number to predict (auto: from the dataset; a CSV's numeric target with many values is regression)")
     p = sub.add_parser("check", help="check a design against an exercise")
     p.add_argument("exercise", help="an exercise file (.json)")
     p.add_argument("design", help="the student's project file (.json)")
@@ -140,7 +142,7 @@ def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
     from engine.datasets import image_shape_for, resolve
     from engine.training import TrainConfig
 
-    dataset = resolve(args.dataset if hasattr(args, "dataset") else args.train, args.target, image_shape_for(graph))
+    dataset = resolve(args.dataset if hasattr(args, "dataset") else args.train, args.target, image_shape_for(graph), getattr(args, "task", "auto"))
     return TrainConfig(
         dataset=dataset,
         optimizer=args.optimizer,
@@ -198,7 +200,7 @@ def _train(args: argparse.Namespace) -> int:
     def emit(message: Message) -> None:
         if args.json:
             if isinstance(message, Epoch):
-                print(json.dumps({k: v for k, v in asdict(message).items()}), flush=True)
+                print(json.dumps({k: v for k, v in asdict(message).items() if not (k in ("mae", "val_mae") and v is None)}), flush=True)
             elif isinstance(message, Done):
                 final = {k: v for k, v in asdict(message).items() if k != "history"}
                 print(json.dumps({"final": True, **final}), flush=True)
@@ -210,9 +212,12 @@ def _train(args: argparse.Namespace) -> int:
         elif isinstance(message, Epoch):
             val = "" if message.val_loss is None else f"  val_loss {message.val_loss:.4f}  val_accuracy {message.val_accuracy or 0:.4f}"
             acc = "" if message.accuracy is None else f"  accuracy {message.accuracy:.4f}"
+            if message.mae is not None:  # regression
+                acc, val = f"  mae {message.mae:.4f}", "" if message.val_mae is None else f"  val_loss {message.val_loss or 0:.4f}  val_mae {message.val_mae:.4f}"
             print(f"\repoch {message.epoch}/{config.epochs}  loss {message.loss or 0:.4f}{acc}{val}  ({message.seconds:.1f} s)", flush=True)
         elif isinstance(message, Done):
-            test = f", test accuracy {message.test_accuracy:.4f}" if message.test_accuracy is not None else ""
+            test = f", test accuracy {message.test_accuracy:.4f}" if message.test_accuracy is not None else (
+                f", test mean absolute error {message.test_mae:.4f}" if message.test_mae is not None else "")
             how = (f"Stopped at epoch {message.epochs_run} of {config.epochs}" if message.stopped else
                    f"Early stopping ended training at epoch {message.epochs_run} of {config.epochs}" if message.early_stopped else "Done")
             print(f"{how} in {message.seconds:.1f} s{test}.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from engine.codegen import py_literal
 
-__all__ = ["BUILTIN", "DatasetSpec", "DatasetError", "resolve", "load_data_source", "describe", "image_shape_for"]
+__all__ = ["BUILTIN", "DatasetSpec", "DatasetError", "TASKS", "resolve", "load_data_source", "describe", "image_shape_for"]
 
 
 class DatasetError(ValueError):
@@ -32,6 +32,8 @@ class DatasetSpec:
     target: str = ""
     #: Image size and channels for an image folder (taken from the model's Input).
     image_shape: tuple[int, int, int] = (32, 32, 3)
+    #: ``classification`` (whole-number classes) or ``regression`` (a number to predict).
+    task: str = "classification"
 
     @property
     def label(self) -> str:
@@ -44,14 +46,56 @@ BUILTIN = {
     "iris": ("scikit-learn iris: 150 flowers, 4 features, 3 classes", "classification"),
     "wine": ("scikit-learn wine: 178 wines, 13 features, 3 classes", "classification"),
     "breast_cancer": ("scikit-learn breast cancer: 569 tumours, 30 features, 2 classes", "classification"),
+    "diabetes": ("scikit-learn diabetes: 442 patients, 10 features, disease progression after a year (a number: regression)", "regression"),
     "mnist": ("MNIST: 70,000 grey 28x28x1 handwritten digits, 10 classes (downloads once)", "classification"),
     "fashion_mnist": ("Fashion-MNIST: 70,000 grey 28x28x1 clothing images, 10 classes (downloads once)", "classification"),
     "cifar10": ("CIFAR-10: 60,000 colour 32x32x3 images, 10 classes (downloads once)", "classification"),
 }
 
 
-def resolve(name_or_path: str, target: str = "", image_shape: tuple[int, int, int] = (32, 32, 3)) -> DatasetSpec:
-    """A built-in name, or a path to a .csv / .npz file or an image folder. Raises `DatasetError`."""
+TASKS = ("auto", "classification", "regression")
+#: A numeric CSV target with more distinct values than this (or any fraction) is a number to predict.
+REGRESSION_ABOVE = 20
+
+
+def resolve(name_or_path: str, target: str = "", image_shape: tuple[int, int, int] = (32, 32, 3), task: str = "auto") -> DatasetSpec:
+    """A built-in name, or a path to a .csv / .npz file or an image folder. Raises `DatasetError`.
+
+    ``task`` ``auto`` takes a built-in dataset's task, and for a CSV file looks at the target column:
+    numbers with many values (or fractions) are a regression target, anything else classes."""
+    if task not in TASKS:
+        raise DatasetError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    spec = _resolve(name_or_path, target, image_shape)
+    if task == "auto":
+        task = BUILTIN[spec.kind][1] if spec.kind in BUILTIN else (_csv_task(spec) if spec.kind == "csv" else "classification")
+    elif spec.kind in BUILTIN and task != BUILTIN[spec.kind][1]:
+        raise DatasetError(f"{spec.kind} is a {BUILTIN[spec.kind][1]} dataset, not {task}")
+    return DatasetSpec(spec.kind, spec.path, spec.target, spec.image_shape, task)
+
+
+def _csv_task(spec: DatasetSpec) -> str:
+    """``regression`` when the target column holds numbers with many different values or fractions."""
+    import csv
+
+    try:
+        with open(spec.path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            if spec.target not in header:
+                return "classification"  # the loader says what is wrong
+            column = header.index(spec.target)
+            values = [row[column].strip() for _, row in zip(range(100_000), reader) if len(row) > column and row[column].strip()]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return "classification"
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return "classification"  # text labels are classes
+    fractions = any(not n.is_integer() for n in numbers if n == n and abs(n) != float("inf"))
+    return "regression" if fractions or len(set(numbers)) > REGRESSION_ABOVE else "classification"
+
+
+def _resolve(name_or_path: str, target: str, image_shape: tuple[int, int, int]) -> DatasetSpec:
     key = name_or_path.strip().lower().replace("-", "_")
     if key in BUILTIN:
         return DatasetSpec(key)
@@ -112,6 +156,20 @@ _SKLEARN_TABLE = '''def load_data():
     return scaler.transform(x_train).astype("float32"), y_train, scaler.transform(x_test).astype("float32"), y_test
 '''
 
+_SKLEARN_REGRESSION = '''def load_data():
+    """scikit-learn's {name}: standardised features (scaled on the training part only); the target is a number."""
+    from sklearn.datasets import load_{name}
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_{name}()
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.data.astype("float32"), data.target.astype("float32"), test_size=0.2, random_state=0
+    )
+    scaler = StandardScaler().fit(x_train)
+    return scaler.transform(x_train).astype("float32"), y_train, scaler.transform(x_test).astype("float32"), y_test
+'''
+
 _KERAS = '''def load_data():
     """{title} from keras.datasets, scaled to [0, 1]."""
     try:
@@ -163,8 +221,14 @@ _CSV = '''def load_data():
     missing = next((r for r, v in enumerate(labels, start=2) if v.lower() in ("", "nan", "na", "null", "none")), None)
     if missing is not None:
         raise ValueError(path + ": row " + str(missing) + " has no label in column " + repr(target) + "; fill it in or drop the row")
-    classes = sorted(set(labels))
-    y = np.array([classes.index(v) for v in labels], dtype="int64")
+    if {regression}:  # a number to predict
+        try:
+            y = np.array([float(v) for v in labels], dtype="float32")
+        except ValueError:
+            raise ValueError(path + ": the target column " + repr(target) + " holds text; a regression target must be numbers") from None
+    else:
+        classes = sorted(set(labels))
+        y = np.array([classes.index(v) for v in labels], dtype="int64")
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
     mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-7
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
@@ -216,13 +280,15 @@ def load_data_source(spec: DatasetSpec) -> str:
         return _SKLEARN_IMAGES
     if spec.kind in ("iris", "wine", "breast_cancer"):
         return _SKLEARN_TABLE.format(name=spec.kind)
+    if spec.kind == "diabetes":
+        return _SKLEARN_REGRESSION.format(name=spec.kind)
     if spec.kind in _KERAS_SHAPES:
         title, shape = _KERAS_SHAPES[spec.kind]
         return _KERAS.format(name=spec.kind, title=title, shape=shape)
     if spec.kind == "csv":
         if not spec.target:
             raise DatasetError(f"{spec.path}: choose the target column (--target NAME)")
-        return _CSV.format(path=py_literal(spec.path), target=py_literal(spec.target))
+        return _CSV.format(path=py_literal(spec.path), target=py_literal(spec.target), regression=spec.task == "regression")
     if spec.kind == "npz":
         return _NPZ.format(path=py_literal(spec.path))
     if spec.kind == "images":

@@ -53,6 +53,9 @@ class Epoch:
     val_loss: float | None
     val_accuracy: float | None
     seconds: float
+    #: Mean absolute error, for a regression task.
+    mae: float | None = None
+    val_mae: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,13 @@ class Done:
     confusion_matrix: list[list[int]] | None = None
     model_path: str | None = None
     device: str = "CPU"
+    #: ``classification`` or ``regression``.
+    task: str = "classification"
+    mae: float | None = None
+    val_mae: float | None = None
+    test_mae: float | None = None
+    #: Regression: (true, predicted) pairs of test samples, for a scatter plot.
+    predictions: list[list[float]] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dict-style access for code that reads results by name (grading, the exercise checker)."""

@@ -69,6 +69,7 @@ class TrainConfig:
         data = dict(data)
         dataset = data.pop("dataset")
         dataset["image_shape"] = tuple(dataset.get("image_shape", (32, 32, 3)))
+        dataset.setdefault("task", "classification")
         return cls(dataset=DatasetSpec(**dataset), **data)
 
 
@@ -101,6 +102,15 @@ def plan_training(graph: NetworkGraph, config: TrainConfig) -> TrainingCode:
     shape, activation = _output_info(graph, analysis)
     loss = config.loss
     from_logits = False
+    if config.dataset.task == "regression":
+        out = graph.node(analysis.output_nodes[0])
+        if activation in ("softmax", "sigmoid"):
+            raise TrainingError(f"{config.dataset.label} is a number to predict (regression), but {out.name} ends with {activation}, which squashes "
+                                f"its output into (0, 1): set its activation to None (linear)", True)
+        if shape[-1] != 1:
+            raise TrainingError(f"{config.dataset.label} is one number to predict per sample (regression), but {out.name} gives {shape[-1]}: "
+                                "set its units to 1", True)
+        loss = loss or "mse"
     if not loss:
         if shape[-1] == 1:
             loss = "binary_crossentropy"
@@ -108,7 +118,7 @@ def plan_training(graph: NetworkGraph, config: TrainConfig) -> TrainingCode:
         else:
             loss = "sparse_categorical_crossentropy"
             from_logits = activation != "softmax"
-    metrics = ["accuracy"] if "crossentropy" in loss else ["mae"]
+    metrics = ["accuracy"] if "crossentropy" in loss else ["mae"]  # regression: mean absolute error, in the target's units
     return TrainingCode(
         dataset=config.dataset.kind,
         optimizer=config.optimizer.lower(),
@@ -178,6 +188,11 @@ def check_data(graph: NetworkGraph, config: TrainConfig, x: Any, y: Any) -> int:
         raise TrainingError(f"{name}: sample {bad[0] + 1} holds {x_values[tuple(bad)]} (at {tuple(int(i) for i in bad[1:])}); "
                             "the data must be finite numbers before training", True)
     labels = np.asarray(y).reshape(-1)
+    if config.dataset.task == "regression":
+        values = labels.astype("float64") if labels.dtype.kind in "iubf" else None
+        if values is None or not np.isfinite(values).all():
+            raise TrainingError(f"{name}: a regression target must be finite numbers", True)
+        return 0
     if labels.dtype.kind not in "iub":
         if labels.dtype.kind != "f":
             raise TrainingError(f"{name}: the labels are {labels.dtype} values such as {str(labels[0])[:20]!r}; classes must be numbered 0, 1, 2, ...", True)
@@ -265,14 +280,15 @@ def run_training(
             now = time.perf_counter()
             if now - self.last > 0.1 or batch + 1 == steps:
                 self.last = now
-                emit(Batch(self.epoch + 1, batch + 1, steps, loss, _float(logs.get("accuracy")), now - self.epoch_start))
+                emit(Batch(self.epoch + 1, batch + 1, steps, loss, _float(logs.get("accuracy", logs.get("mae"))), now - self.epoch_start))
             if should_stop():
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs or {}
             message = Epoch(epoch + 1, _float(logs.get("loss")), _float(logs.get("accuracy")), _float(logs.get("val_loss")),
-                            _float(logs.get("val_accuracy")), round(time.perf_counter() - self.epoch_start, 3))
+                            _float(logs.get("val_accuracy")), round(time.perf_counter() - self.epoch_start, 3),
+                            _float(logs.get("mae")), _float(logs.get("val_mae")))
             history_rows.append(asdict(message))
             emit(message)
 
@@ -292,18 +308,23 @@ def run_training(
     result["early_stopped"] = not result["stopped"] and len(history_rows) < config.epochs
     if history_rows:
         result.update({k: v for k, v in history_rows[-1].items() if k not in ("epoch", "seconds")})
+    result["task"] = config.dataset.task
     if x_test is not None and y_test is not None and len(x_test):
         scores = model.evaluate(x_test, y_test, verbose=0, batch_size=256)
         scores = scores if isinstance(scores, list) else [scores]
         result["test_loss"] = float(scores[0])
         if len(scores) > 1:
-            result["test_accuracy"] = float(scores[1])
+            result["test_mae" if config.dataset.task == "regression" else "test_accuracy"] = float(scores[1])
         predictions = model.predict(x_test, verbose=0, batch_size=256)
-        predicted = (predictions[:, 0] > (0.0 if code.from_logits else 0.5)).astype(int) if predictions.shape[-1] == 1 else predictions.argmax(axis=-1)
-        matrix = np.zeros((max(classes, 2), max(classes, 2)), dtype=int)
-        for truth, guess in zip(y_test.astype(int), predicted):
-            matrix[truth, guess] += 1
-        result["confusion_matrix"] = matrix.tolist()
+        if config.dataset.task == "regression":  # predicted against true, for a scatter plot (at most 1,000 points)
+            result["predictions"] = [[float(t), float(p)] for t, p in zip(np.asarray(y_test).reshape(-1)[:1000], predictions.reshape(-1)[:1000])]
+            predictions = None
+        if predictions is not None:
+            predicted = (predictions[:, 0] > (0.0 if code.from_logits else 0.5)).astype(int) if predictions.shape[-1] == 1 else predictions.argmax(axis=-1)
+            matrix = np.zeros((max(classes, 2), max(classes, 2)), dtype=int)
+            for truth, guess in zip(y_test.astype(int), predicted):
+                matrix[truth, guess] += 1
+            result["confusion_matrix"] = matrix.tolist()
     if save_model:
         model.save(save_model)
         result["model_path"] = save_model
@@ -356,6 +377,8 @@ def _float(value: Any) -> float | None:
 def history_csv(rows: list[dict[str, Any]]) -> str:
     """The per-epoch history as CSV text."""
     columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+    if any(row.get("mae") is not None for row in rows):  # a regression run: its error in the target's units
+        columns = ["epoch", "loss", "mae", "val_loss", "val_mae", "seconds"]
     lines = [",".join(columns)]
     for row in rows:
         lines.append(",".join("" if row.get(c) is None else f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns))

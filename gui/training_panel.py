@@ -78,6 +78,7 @@ class Run:
     epochs_planned: int = 0
     #: How the run ended, in words ("Stopped at epoch 7 of 20.").
     ending: str = ""
+    task: str = "classification"
     device: str = "CPU"
 
 
@@ -205,7 +206,16 @@ class TrainingPanel(QWidget):
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addWidget(self.results)
         tabs = QTabWidget()
-        tabs.addTab(self.matrix, "Confusion matrix (rows: true class, columns: predicted)")
+        self.result_tabs = tabs
+        self.matrix.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.matrix.verticalHeader().setMinimumSectionSize(8)
+        self.matrix.horizontalHeader().setMinimumSectionSize(8)
+        self.matrix.setToolTip("% of each true class (row) predicted as each class (column)")
+        tabs.addTab(self.matrix, "Confusion matrix, % of each true class")
+        self.scatter = pg.PlotWidget(title="Predicted against true (test set)")
+        self.scatter.setLabel("bottom", "true")
+        self.scatter.setLabel("left", "predicted")
+        tabs.addTab(self.scatter, "Predicted vs true")
         runs_box = QWidget()
         runs_layout = QVBoxLayout(runs_box)
         runs_layout.addWidget(QLabel("Tick runs to overlay their curves:"))
@@ -326,6 +336,7 @@ class TrainingPanel(QWidget):
                   f"bs={config.batch_size} · {time.strftime('%H:%M')}", _COLOURS[(number - 1) % len(_COLOURS)], dataset=config.dataset.kind)
         run.model_path = os.path.join(self._tmp, f"run{number}.keras")
         run.epochs_planned = config.epochs
+        run.task = config.dataset.task
         self.current = run
         warm = self.session.warm
         self.session.start(graph_to_dict(self.document.graph), config, run.model_path)
@@ -356,6 +367,12 @@ class TrainingPanel(QWidget):
         run.steps = message.steps
         run.device = message.device
         self.progress.setRange(0, message.epochs * message.steps)
+        regression = run.task == "regression"
+        self.acc_plot.setTitle("Mean absolute error" if regression else "Accuracy")
+        if regression:
+            self.acc_plot.enableAutoRange(axis="y")
+        else:
+            self.acc_plot.setYRange(0, 1)
         self.status.setText(f"Training on {message.dataset} ({message.device}): {message.samples:,} samples, loss {message.loss}, "
                             f"{message.params:,} parameters.")
 
@@ -427,13 +444,31 @@ class TrainingPanel(QWidget):
         def pct(key: str) -> str:
             return "—" if r.get(key) is None else f"{100 * r[key]:.1f}%"
 
+        def number(key: str) -> str:
+            return "—" if r.get(key) is None else f"{r[key]:.4g}"
+
         stopped = f" ({run.ending[:-1].lower()})" if r.get("stopped") or r.get("early_stopped") else ""
-        self.results.setText(
-            f"<b>Run #{run.number}</b>{stopped}: {r.get('epochs_run', 0)} epochs in {r.get('seconds', 0):.1f} s on {r.get('device', 'CPU')}<br>"
-            f"training accuracy {pct('accuracy')}, validation accuracy <b>{pct('val_accuracy')}</b>, test accuracy <b>{pct('test_accuracy')}</b>"
-        )
+        head = f"<b>Run #{run.number}</b>{stopped}: {r.get('epochs_run', 0)} epochs in {r.get('seconds', 0):.1f} s on {r.get('device', 'CPU')}<br>"
+        if r.get("task") == "regression":
+            self.results.setText(head + f"mean absolute error: training {number('mae')}, validation <b>{number('val_mae')}</b>, "
+                                        f"test <b>{number('test_mae')}</b> (in the target's units)")
+        else:
+            self.results.setText(head + f"training accuracy {pct('accuracy')}, validation accuracy <b>{pct('val_accuracy')}</b>, "
+                                        f"test accuracy <b>{pct('test_accuracy')}</b>")
         self.status.setText(run.ending)
-        matrix = r.get("confusion_matrix")
+        pairs = r.get("predictions")
+        self.scatter.clear()
+        if pairs:  # regression: predicted against true replaces the confusion matrix
+            truth, guess = [p[0] for p in pairs], [p[1] for p in pairs]
+            low, high = min(truth + guess), max(truth + guess)
+            self.scatter.plot([low, high], [low, high], pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine))
+            self.scatter.plot(truth, guess, pen=None, symbol="o", symbolSize=5, symbolBrush=QColor(run.colour))
+            self.result_tabs.setCurrentWidget(self.scatter)
+        self._fill_matrix(r.get("confusion_matrix"))
+
+    def _fill_matrix(self, matrix: list[list[int]] | None) -> None:
+        """The confusion matrix normalised by true class (each row sums to 100%), counts in the tooltips;
+        its cells stretch to the panel, so a 10-class matrix fits without scrolling."""
         if not matrix:
             self.matrix.setRowCount(0)
             self.matrix.setColumnCount(0)
@@ -443,15 +478,17 @@ class TrainingPanel(QWidget):
         self.matrix.setColumnCount(n)
         self.matrix.setHorizontalHeaderLabels([str(i) for i in range(n)])
         self.matrix.setVerticalHeaderLabels([str(i) for i in range(n)])
-        top = max(max(row) for row in matrix) or 1
         for i, row in enumerate(matrix):
+            total = sum(row) or 1
             for j, count in enumerate(row):
-                item = QTableWidgetItem(str(count))
+                share = count / total
+                item = QTableWidgetItem(f"{100 * share:.0f}" if count else "")
+                item.setToolTip(f"true {i}, predicted {j}: {count} of {sum(row)} ({100 * share:.1f}%)")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                strength = count / top
                 base = QColor(44, 160, 44) if i == j else QColor(214, 39, 40)
-                item.setBackground(QBrush(QColor(base.red(), base.green(), base.blue(), int(30 + 170 * strength) if count else 0)))
+                item.setBackground(QBrush(QColor(base.red(), base.green(), base.blue(), int(30 + 200 * share) if count else 0)))
                 self.matrix.setItem(i, j, item)
+        self.result_tabs.setCurrentWidget(self.matrix)
 
     # -- plotting ------------------------------------------------------------------------------------
 
@@ -495,10 +532,11 @@ class TrainingPanel(QWidget):
             curves.append(("batch_acc", self.acc_plot, run.batch_x, run.batch_acc, batch))
         if run.epochs and run.epochs[0].get("val_loss") is not None:
             curves.append(("validation_loss", self.loss_plot, xs, [e["val_loss"] for e in run.epochs], val))
-        if run.epochs and run.epochs[0].get("accuracy") is not None:
-            curves.append(("train_acc", self.acc_plot, xs, [e["accuracy"] for e in run.epochs], train))
-        if run.epochs and run.epochs[0].get("val_accuracy") is not None:
-            curves.append(("validation_acc", self.acc_plot, xs, [e["val_accuracy"] for e in run.epochs], val))
+        metric = "mae" if run.epochs and run.epochs[0].get("mae") is not None else "accuracy"  # regression: mean absolute error
+        if run.epochs and run.epochs[0].get(metric) is not None:
+            curves.append(("train_acc", self.acc_plot, xs, [e[metric] for e in run.epochs], train))
+        if run.epochs and run.epochs[0].get(f"val_{metric}") is not None:
+            curves.append(("validation_acc", self.acc_plot, xs, [e[f"val_{metric}"] for e in run.epochs], val))
         return curves
 
     # -- runs ----------------------------------------------------------------------------------------

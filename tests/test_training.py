@@ -15,7 +15,7 @@ from engine.graph import NetworkGraph
 from engine.project import load_project, save_project
 from engine.protocol import Batch, Message
 from engine.teaching import training_memory
-from engine.training import TrainConfig, TrainingError, check_memory, plan_training, run_training
+from engine.training import TrainConfig, TrainingError, check_memory, history_csv, plan_training, run_training
 from tests.conftest import EXAMPLES, ROOT
 
 pytestmark = pytest.mark.keras
@@ -189,3 +189,38 @@ def test_keras_datasets_loading_code_with_generated_data(monkeypatch) -> None:
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(TrainingError, match=r"MNIST could not be downloaded \(is this machine online\?\)"):
         run_training(graph, TrainConfig(DatasetSpec("mnist"), epochs=1), lambda m: None)
+
+
+def test_a_numeric_csv_target_with_many_values_is_a_regression_task(tmp_path) -> None:
+    rows = "".join(f"{i},{i % 7},{1.5 * i + 3:.2f}\n" for i in range(60))
+    (tmp_path / "houses.csv").write_text("rooms,age,price\n" + rows)
+    assert resolve(str(tmp_path / "houses.csv"), "price").task == "regression"
+    assert resolve(str(tmp_path / "houses.csv"), "age").task == "classification"  # 7 whole-number values: classes
+    assert resolve(str(tmp_path / "houses.csv"), "age", task="regression").task == "regression"
+    assert resolve("diabetes").task == "regression" and resolve("digits").task == "classification"
+    with pytest.raises(DatasetError, match="digits is a classification dataset"):
+        resolve("digits", task="regression")
+
+
+def test_a_regression_design_whose_output_does_not_fit_is_refused_with_the_fix() -> None:
+    softmax = dense_net(10, 1)  # one sigmoid unit
+    with pytest.raises(TrainingError, match=r"ends with sigmoid, .* set its activation to None \(linear\)"):
+        plan_training(softmax, TrainConfig(resolve("diabetes")))
+    ten = dense_net(10, 3)
+    ten.set_param(ten.node_ids()[-1], "activation", None)
+    with pytest.raises(TrainingError, match="gives 3: set its units to 1"):
+        plan_training(ten, TrainConfig(resolve("diabetes")))
+    linear = dense_net(10, 1)
+    linear.set_param(linear.node_ids()[-1], "activation", None)
+    code = plan_training(linear, TrainConfig(resolve("diabetes")))
+    assert (code.loss, code.metrics) == ("mse", ["mae"])
+
+
+def test_regression_trains_with_mse_and_reports_mae_and_predictions() -> None:
+    graph = dense_net(10, 1)
+    graph.set_param(graph.node_ids()[-1], "activation", None)
+    result = run_training(graph, TrainConfig(resolve("diabetes"), epochs=30, learning_rate=0.05), lambda m: None)
+    assert result.task == "regression" and result.confusion_matrix is None and result.test_accuracy is None
+    assert result.test_mae is not None and result.test_mae < 80  # disease progression runs from 25 to 346
+    assert len(result.predictions) == 89 and all(len(p) == 2 for p in result.predictions)
+    assert history_csv(result.history).splitlines()[0] == "epoch,loss,mae,val_loss,val_mae,seconds"
