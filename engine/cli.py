@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="HISTORY.csv", help="save the per-epoch history")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then one with the final metrics")
     p.add_argument("--tensorboard", metavar="DIR", help="also write Keras's TensorBoard logs to DIR (open with: tensorboard --logdir DIR)")
+    p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto", help="where to train (auto: a GPU when TensorFlow sees one)")
+    p.add_argument("--mixed-precision", action="store_true", help="float16 computations with float32 weights (GPU only)")
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                    help="classes or a number to predict (auto: from the dataset; a CSV's numeric target with many values is regression)")
     p = sub.add_parser("check", help="check a design against an exercise")
@@ -152,6 +154,8 @@ def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
         validation_split=getattr(args, "validation_split", 0.2),
         early_stopping=getattr(args, "early_stopping", False),
         tensorboard=getattr(args, "tensorboard", None) or "",
+        device=getattr(args, "device", "auto"),
+        mixed_precision=getattr(args, "mixed_precision", False),
     )
 
 

@@ -58,6 +58,10 @@ class TrainConfig:
     seed: int = 0
     #: A folder for Keras's TensorBoard logs (``tensorboard --logdir`` reads it); empty: none.
     tensorboard: str = ""
+    #: ``auto`` (a GPU when TensorFlow sees one), ``cpu`` or ``gpu``.
+    device: str = "auto"
+    #: float16 computations with float32 weights (Keras's ``mixed_float16``): faster on a GPU.
+    mixed_precision: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -241,6 +245,7 @@ def run_training(
     keras = import_keras_quietly()
     import numpy as np
 
+    _choose_device(config)
     keras.utils.set_random_seed(config.seed)
     namespace: dict[str, Any] = {"__name__": "layerlab_exported_model"}
     exec(compile(source, "<exported model>", "exec"), namespace)  # noqa: S102 - our generated code, every value escaped
@@ -254,7 +259,9 @@ def run_training(
 
     n_train = int(len(x_train) * (1 - config.validation_split))
     steps = max(1, math.ceil(n_train / config.batch_size))
-    device = device_name()
+    device = "CPU" if config.device == "cpu" else device_name()
+    if config.mixed_precision:
+        device += ", mixed precision"
     emit(Started(config.epochs, steps, n_train, classes, describe(config.dataset), code.loss, model.count_params(), device))
 
     history_rows: list[dict[str, Any]] = []
@@ -351,6 +358,32 @@ def import_keras_quietly() -> Any:
         os.dup2(saved, 2)
         os.close(saved)
     return keras
+
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def _choose_device(config: TrainConfig) -> None:
+    """Run on the device asked for, with mixed precision if asked; refuse what this machine cannot do."""
+    import tensorflow as tf
+
+    keras = import_keras_quietly()
+    if config.device not in DEVICES:
+        raise TrainingError(f"device must be one of {', '.join(DEVICES)}, got {config.device!r}", True)
+    gpus = tf.config.list_physical_devices("GPU")
+    if config.device == "gpu" and not gpus:
+        raise TrainingError("no GPU is visible to TensorFlow on this machine: train on the CPU (--device cpu or auto)", True)
+    if config.device == "cpu" and gpus:
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # TensorFlow already started on the GPU in this process
+            raise TrainingError("the GPU is already in use by this training process; start a new one to train on the CPU", True) from None
+    if config.mixed_precision:
+        if not gpus or config.device == "cpu":
+            raise TrainingError("mixed precision speeds up training on a GPU only; this run would be on the CPU", True)
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def device_name() -> str:

@@ -129,6 +129,10 @@ class TrainingPanel(QWidget):
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=20)
         self.validation = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.2)
         self.early = QCheckBox("stop when validation loss stops improving")
+        self.device = QComboBox()
+        for label, value in (("automatic (a GPU if TensorFlow sees one)", "auto"), ("CPU", "cpu"), ("GPU", "gpu")):
+            self.device.addItem(label, value)
+        self.mixed = QCheckBox("mixed precision (GPU)")
         self.tensorboard = QCheckBox("write TensorBoard logs")
         self.tensorboard.setToolTip("Keras's TensorBoard logs, one folder per run, in a 'logs' folder beside the design "
                                     "(or in your home folder); open them with: tensorboard --logdir logs")
@@ -156,6 +160,8 @@ class TrainingPanel(QWidget):
         form.addRow("epochs", self.epochs)
         form.addRow("validation split", self.validation)
         form.addRow("", self.early)
+        form.addRow("device", self.device)
+        form.addRow("", self.mixed)
         form.addRow("", self.tensorboard)
         form.addRow("", self.memory)
         buttons = QHBoxLayout()
@@ -317,6 +323,8 @@ class TrainingPanel(QWidget):
             loss=self.loss.currentData(),
             tensorboard=os.path.join(self._folder(), "logs", f"run{len(self.runs) + 1}-{time.strftime('%Y%m%d-%H%M%S')}")
             if self.tensorboard.isChecked() else "",
+            device=self.device.currentData(),
+            mixed_precision=self.mixed.isChecked(),
         )
 
     def start(self) -> bool:

@@ -224,3 +224,17 @@ def test_regression_trains_with_mse_and_reports_mae_and_predictions() -> None:
     assert result.test_mae is not None and result.test_mae < 80  # disease progression runs from 25 to 346
     assert len(result.predictions) == 89 and all(len(p) == 2 for p in result.predictions)
     assert history_csv(result.history).splitlines()[0] == "epoch,loss,mae,val_loss,val_mae,seconds"
+
+
+def test_training_on_a_gpu_this_machine_lacks_is_refused_and_cpu_says_so(tmp_path) -> None:
+    import tensorflow as tf
+
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    result = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--epochs", "1", "--device", "cpu", "--json")
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert json.loads(result.stdout.splitlines()[-1])["device"] == "CPU"
+    if not has_gpu:
+        refused = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--device", "gpu")
+        assert refused.returncode == 2 and "no GPU is visible to TensorFlow on this machine" in refused.stderr
+        mixed = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--mixed-precision")
+        assert mixed.returncode == 2 and "mixed precision speeds up training on a GPU only" in mixed.stderr
