@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per epoch, then one with the final metrics")
     p.add_argument("--tensorboard", metavar="DIR", help="also write Keras's TensorBoard logs to DIR (open with: tensorboard --logdir DIR)")
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto", help="where to train (auto: a GPU when TensorFlow sees one)")
+    p.add_argument("--figures", metavar="DIR", help="save PNG pictures of the run to DIR: curves, confusion matrix or predicted vs true, "
+                   "misclassified images, first-layer filters, feature maps")
     p.add_argument("--mixed-precision", action="store_true", help="float16 computations with float32 weights (GPU only)")
     p.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                    help="classes or a number to predict (auto: from the dataset; a CSV's numeric target with many values is regression)")
@@ -206,7 +208,7 @@ def _train(args: argparse.Namespace) -> int:
             if isinstance(message, Epoch):
                 print(json.dumps({k: v for k, v in asdict(message).items() if not (k in ("mae", "val_mae") and v is None)}), flush=True)
             elif isinstance(message, Done):
-                final = {k: v for k, v in asdict(message).items() if k != "history"}
+                final = {k: v for k, v in asdict(message).items() if k not in ("history", "figures", "predictions")}
                 print(json.dumps({"final": True, **final}), flush=True)
             return
         if isinstance(message, Started):
@@ -235,6 +237,12 @@ def _train(args: argparse.Namespace) -> int:
         from engine.project import atomic_write_text
 
         atomic_write_text(args.history, history_csv(result.history))
+    if args.figures:
+        from engine.figures import save_figures
+
+        files = save_figures(result, args.figures)
+        if not args.json:
+            print(f"Saved {len(files)} pictures to {args.figures}: {', '.join(f.name for f in files)}")
     return EXIT_OK
 
 

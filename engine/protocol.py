@@ -83,6 +83,8 @@ class Done:
     test_mae: float | None = None
     #: Regression: (true, predicted) pairs of test samples, for a scatter plot.
     predictions: list[list[float]] | None = None
+    #: Pictures of an image classifier (`engine.figures.collect_figures`): misclassified images, filters, feature maps.
+    figures: dict[str, Any] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dict-style access for code that reads results by name (grading, the exercise checker)."""

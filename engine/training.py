@@ -332,6 +332,12 @@ def run_training(
             for truth, guess in zip(y_test.astype(int), predicted):
                 matrix[truth, guess] += 1
             result["confusion_matrix"] = matrix.tolist()
+            try:
+                from engine.figures import collect_figures
+
+                result["figures"] = collect_figures(model, x_test, y_test, predicted) or None
+            except Exception:  # noqa: BLE001 - pictures are a bonus: a model they cannot be drawn for still trains
+                result["figures"] = None
     if save_model:
         model.save(save_model)
         result["model_path"] = save_model

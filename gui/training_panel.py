@@ -101,6 +101,7 @@ class TrainingPanel(QWidget):
         self.session.done.connect(self._on_done)
         self.session.failed.connect(lambda message: self._end(error=message))
         self._tmp = tempfile.mkdtemp(prefix="layerlab-runs-")
+        self._figures: dict[str, Any] = {}
         self._redraw_timer = QTimer(self)  # batch messages arrive ~10/s; plots redraw at most ~10/s
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(100)
@@ -222,6 +223,32 @@ class TrainingPanel(QWidget):
         self.scatter.setLabel("bottom", "true")
         self.scatter.setLabel("left", "predicted")
         tabs.addTab(self.scatter, "Predicted vs true")
+        pictures = QWidget()
+        pictures_layout = QVBoxLayout(pictures)
+        pictures_layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.picture_choice = QComboBox()
+        self.picture_choice.setToolTip("What the network learned: the test images it got wrong, its first filters, "
+                                       "and what each convolution layer sees in a test image")
+        self.picture_image = QSpinBox(minimum=1, maximum=1)
+        self.picture_image.setPrefix("test image ")
+        row.addWidget(self.picture_choice, 1)
+        row.addWidget(self.picture_image)
+        pictures_layout.addLayout(row)
+        self.picture_view = pg.PlotWidget()
+        self.picture_view.setAspectLocked(True)
+        self.picture_view.invertY(True)
+        self.picture_view.hideAxis("left")
+        self.picture_view.hideAxis("bottom")
+        self.picture_item = pg.ImageItem()
+        self.picture_view.addItem(self.picture_item)
+        pictures_layout.addWidget(self.picture_view, 1)
+        self.picture_caption = QLabel()
+        self.picture_caption.setWordWrap(True)
+        pictures_layout.addWidget(self.picture_caption)
+        self.picture_choice.currentIndexChanged.connect(lambda _i: self.show_picture())
+        self.picture_image.valueChanged.connect(lambda _v: self.show_picture())
+        tabs.addTab(pictures, "Pictures")
         runs_box = QWidget()
         runs_layout = QVBoxLayout(runs_box)
         runs_layout.addWidget(QLabel("Tick runs to overlay their curves:"))
@@ -473,6 +500,48 @@ class TrainingPanel(QWidget):
             self.scatter.plot(truth, guess, pen=None, symbol="o", symbolSize=5, symbolBrush=QColor(run.colour))
             self.result_tabs.setCurrentWidget(self.scatter)
         self._fill_matrix(r.get("confusion_matrix"))
+        self._fill_pictures(r.get("figures"))
+
+    def _fill_pictures(self, figures: dict[str, Any] | None) -> None:
+        self._figures = figures or {}
+        self.picture_choice.blockSignals(True)
+        self.picture_choice.clear()
+        if self._figures.get("misclassified"):
+            self.picture_choice.addItem(f"Misclassified test images ({len(self._figures['misclassified'])})", ("wrong", None))
+        if self._figures.get("filters"):
+            self.picture_choice.addItem(f"Filters of {self._figures['filters']['layer']}", ("filters", None))
+        for index, maps in enumerate(self._figures.get("feature_maps", [])):
+            self.picture_choice.addItem(f"Feature maps of {maps['layer']}", ("maps", index))
+        self.picture_choice.blockSignals(False)
+        self.picture_image.setMaximum(max(1, len(self._figures.get("samples", []))))
+        self.show_picture()
+
+    def show_picture(self) -> Any:
+        """Show the chosen picture; returns the mosaic drawn (an 8-bit array), or None."""
+        from engine.figures import mosaic
+
+        choice = self.picture_choice.currentData()
+        self.picture_image.setEnabled(bool(choice) and choice[0] == "maps")
+        if not choice:
+            self.picture_item.clear()
+            self.picture_caption.setText("Pictures appear after a run on images (misclassified images, filters, feature maps).")
+            return None
+        kind, index = choice
+        if kind == "wrong":
+            items = self._figures["misclassified"]
+            image = mosaic([i["image"] for i in items], columns=8, pad=2)
+            self.picture_caption.setText("Left to right, top to bottom: " + ", ".join(f"true {i['true']} said {i['predicted']}" for i in items))
+        elif kind == "filters":
+            image = mosaic(self._figures["filters"]["images"], columns=8, pad=1)
+            self.picture_caption.setText("Each filter's weights (averaged over input channels): bright is positive, dark negative.")
+        else:
+            maps = self._figures["feature_maps"][index]
+            sample = min(self.picture_image.value(), len(maps["images"])) - 1
+            image = mosaic([self._figures["samples"][sample], *maps["images"][sample]], columns=9, pad=1)
+            self.picture_caption.setText(f"The test image, then what the first channels of {maps['layer']} respond to in it.")
+        self.picture_item.setImage(image.transpose(1, 0, 2))
+        self.picture_view.autoRange()
+        return image
 
     def _fill_matrix(self, matrix: list[list[int]] | None) -> None:
         """The confusion matrix normalised by true class (each row sums to 100%), counts in the tooltips;

@@ -423,6 +423,13 @@ def test_training_in_a_worker_with_live_curves_and_results(window, qtbot, tmp_pa
     assert len(run.batch_x) > len(run.epochs)  # curves moved during epochs, not only at their end
     assert run.result["val_accuracy"] > 0.8
     assert panel.matrix.rowCount() == 10 and "validation accuracy" in panel.results.text()
+    # Pictures: what the network got wrong, its filters, what each convolution sees.
+    choices = [panel.picture_choice.itemText(i) for i in range(panel.picture_choice.count())]
+    assert choices[0].startswith("Misclassified test images") and any(c.startswith("Filters of") for c in choices)
+    assert any(c.startswith("Feature maps of") for c in choices)
+    panel.picture_choice.setCurrentIndex(len(choices) - 1)
+    shown = panel.show_picture()
+    assert shown is not None and shown.ndim == 3 and "test image" in panel.picture_caption.text()
     assert "tensorflow" not in sys.modules or edits_during  # TensorFlow lives in the worker
     assert max(ticks) < 0.5, f"event loop stalled {max(ticks):.3f} s"
     panel.save_history(str(tmp_path / "h.csv"))

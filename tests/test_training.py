@@ -238,3 +238,28 @@ def test_training_on_a_gpu_this_machine_lacks_is_refused_and_cpu_says_so(tmp_pat
         assert refused.returncode == 2 and "no GPU is visible to TensorFlow on this machine" in refused.stderr
         mixed = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--mixed-precision")
         assert mixed.returncode == 2 and "mixed precision speeds up training on a GPU only" in mixed.stderr
+
+
+def test_figures_are_drawn_from_a_run_without_tensorflow(tmp_path) -> None:
+    from engine.figures import mosaic, save_figures
+    from engine.protocol import Done
+
+    digit = (np.arange(64).reshape(8, 8) * 4).astype("uint8").tolist()
+    figures = {"misclassified": [{"image": digit, "true": 3, "predicted": 8}] * 3,
+               "filters": {"layer": "conv1", "images": [digit[:3], digit[:3]]},
+               "feature_maps": [{"layer": "conv1", "images": [[digit, digit]]}], "samples": [digit]}
+    history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4, "seconds": 1.0},
+               {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7, "seconds": 1.0}]
+    done = Done(False, 2, 2.0, history, confusion_matrix=[[5, 1], [2, 4]], figures=figures)
+    names = sorted(p.name for p in save_figures(done, tmp_path))
+    assert names == ["confusion_matrix.png", "curves.png", "feature_maps_conv1.png", "filters.png", "misclassified.png"]
+    grid = mosaic([digit] * 10, columns=4, pad=2)
+    assert grid.shape == (3 * 10 + 2, 4 * 10 + 2, 3) and grid[0, 0].tolist() == [255, 255, 255]
+
+
+def test_train_saves_the_figures_of_an_image_classifier(tmp_path) -> None:
+    result = run("train", str(EXAMPLES / "digits_cnn.json"), "--dataset", "digits", "--epochs", "2", "--figures", str(tmp_path / "figs"))
+    assert result.returncode == 0, result.stderr[-1000:]
+    names = {p.name for p in (tmp_path / "figs").iterdir()}
+    assert {"curves.png", "confusion_matrix.png", "misclassified.png", "filters.png"} <= names
+    assert any(n.startswith("feature_maps_") for n in names)
