@@ -165,19 +165,23 @@ def run() -> list[dict]:
                           "60 s budget", 60.0, ">= 95% within 60 s", reached is not None and reached <= 60))
     results.append(report("  same, whole `main.py train` process incl. TF import (s)", total, "s", "60 s budget", 60.0, "< 60 s", total < 60))
 
-    plain = _plain()
-    samples = plain["samples"]
-    # first epoch excluded on both sides: it includes graph tracing
-    ours = samples * (len(epochs) - 1) / sum(e["seconds"] for e in epochs[1:])
-    theirs = samples * (len(plain["seconds"]) - 1) / sum(plain["seconds"][1:])
-    ratio = ours / theirs
-    print(f"{'worker samples/s vs plain Keras samples/s':<52} {ours:>10.0f} vs {theirs:.0f} -> {ratio:.3f}x (target >= 0.95x)")
+    # Throughput, alternating LayerLab and plain Keras three times (this machine's load drifts): the median ratio.
+    # The first epoch is excluded on both sides: it includes graph tracing.
+    ratios = []
+    for attempt in range(3):
+        ours_epochs = epochs if attempt == 0 else _layerlab_epochs()[0]
+        plain = _plain()
+        ours = plain["samples"] * (len(ours_epochs) - 1) / sum(e["seconds"] for e in ours_epochs[1:])
+        theirs = plain["samples"] * (len(plain["seconds"]) - 1) / sum(plain["seconds"][1:])
+        ratios.append(ours / theirs)
+    ratio = sorted(ratios)[1]
+    print(f"{'LayerLab samples/s / plain Keras samples/s':<52} runs {', '.join(f'{r:.3f}' for r in ratios)} -> median {ratio:.3f} (target >= 0.98)")
     results.append({"name": "training throughput vs plain Keras", "value": ratio, "unit": "x", "baseline": "plain Keras script",
-                    "baseline_value": 1.0, "ratio": ratio, "target": ">= 0.95x", "met": ratio >= 0.95})
+                    "baseline_value": 1.0, "ratio": ratio, "target": ">= 0.98x", "met": ratio >= 0.98})
 
     stall, ok = _editor_stall()
-    results.append(report("editor event loop: longest stall while training (ms)", stall * 1e3, "ms", "100 ms budget", 100.0,
-                          "< 100 ms", ok and stall < 0.100))
+    results.append(report("editor event loop: longest stall while training (ms)", stall * 1e3, "ms", "50 ms budget", 50.0,
+                          "<= 50 ms (issue 13)", ok and stall <= 0.050))
     return results
 
 

@@ -278,14 +278,15 @@ def run_training(
             self.epoch = epoch
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            logs = logs or {}
-            loss = float(logs.get("loss", float("nan")))
-            if not math.isfinite(loss):
-                self.failure = f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}: lower the learning rate"
-                self.model.stop_training = True
-                return
             now = time.perf_counter()
+            # Reading a metric waits for the device: only every 0.1 s (a NaN loss stays NaN, so it is still caught).
             if now - self.last > 0.1 or batch + 1 == steps:
+                logs = logs or {}
+                loss = float(logs.get("loss", float("nan")))
+                if not math.isfinite(loss):
+                    self.failure = f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}: lower the learning rate"
+                    self.model.stop_training = True
+                    return
                 self.last = now
                 emit(Batch(self.epoch + 1, batch + 1, steps, loss, _float(logs.get("accuracy", logs.get("mae"))), now - self.epoch_start))
             if should_stop():
