@@ -191,3 +191,38 @@ def test_train_writes_tensorboard_logs(tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-1000:]
     events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
     assert {p.parent.name for p in events} >= {"train", "validation"}
+
+
+KILLED_EDITOR = r"""
+import os, sys
+sys.path.insert(0, {root!r})
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["LAYERLAB_WARM_WORKER"] = "1"
+os.environ["FAKE_IMPORT_SECONDS"] = "0.3"
+from PySide6.QtCore import QCoreApplication
+app = QCoreApplication([])
+from gui.training_session import TrainingSession
+session = TrainingSession(command=[sys.executable, "-m", "tests.fakes.worker"])
+session.ready.connect(lambda: (print(session._process.processId(), flush=True), os.kill(os.getpid(), 9)))
+session.prewarm()
+app.exec()
+"""
+
+
+def test_a_waiting_worker_exits_when_the_editor_is_killed() -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    editor = subprocess.run([sys.executable, "-c", KILLED_EDITOR.format(root=str(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert editor.returncode == -9, editor.stderr[-500:]
+    worker = int(editor.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return  # gone: its stdin closed with the editor
+        time.sleep(0.1)
+    os.kill(worker, 9)
+    raise AssertionError("the worker outlived the killed editor")
