@@ -631,8 +631,11 @@ def _training_source(t: TrainingCode) -> str:
     return "\n".join(helpers + head + body) + "\n"
 
 
-def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "model", training: TrainingCode | None = None) -> str:
-    """A complete, ruff-clean Python module for ``graph``. Raises `CodegenError` for an invalid graph."""
+def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "model", training: TrainingCode | None = None,
+                  formatted: bool = True) -> str:
+    """A complete, ruff-clean Python module for ``graph``. Raises `CodegenError` for an invalid graph.
+
+    ``formatted=False`` skips ruff (a process start): for code that is run, not read (the training worker)."""
     model_name = model_name if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", model_name or "") else "model"
     header = '"""Keras model exported by LayerLab."""\n'
     if title:  # free text only ever appears as a one-line comment
@@ -654,7 +657,8 @@ def generate_code(graph: NetworkGraph, *, title: str = "", model_name: str = "mo
         main += ["    model, history = train()", "    model.summary()"]
     parts.append("\n".join(main) + "\n")
     head, *rest = parts
-    return ruff_format(head + "\n" + "\n\n\n".join(p.rstrip("\n") for p in rest) + "\n")
+    source = head + "\n" + "\n\n\n".join(p.rstrip("\n") for p in rest) + "\n"
+    return ruff_format(source) if formatted else source
 
 
 def ruff_format(source: str) -> str:

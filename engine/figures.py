@@ -38,7 +38,7 @@ def _shrink(image: Any, size: int) -> Any:
 
 def collect_figures(model: Any, x_test: Any, y_test: Any, predicted: Any) -> dict[str, Any]:
     """The pictures of a trained image classifier: misclassified test images (with true and predicted
-    classes), the first Conv2D layer's filters, and feature maps of its Conv2D layers for a few test images."""
+    classes), the first convolution's filters, and feature maps of its convolutions for a few test images."""
     import numpy as np
 
     figures: dict[str, Any] = {}
@@ -50,7 +50,8 @@ def collect_figures(model: Any, x_test: Any, y_test: Any, predicted: Any) -> dic
     figures["misclassified"] = [
         {"image": _to_uint8(_shrink(x[i], 48)).tolist(), "true": int(truth[i]), "predicted": int(predicted[i])} for i in wrong
     ]
-    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    # The 2-D convolutions: the layers whose kernel is (height, width, in channels, filters).
+    convs = [layer for layer in model.layers if len(getattr(getattr(layer, "kernel", None), "shape", ())) == 4]
     if convs:
         kernel = np.asarray(convs[0].kernel)  # (height, width, in channels, filters)
         figures["filters"] = {"layer": convs[0].name,

@@ -238,7 +238,7 @@ def run_training(
         if importlib.util.find_spec("tensorboard") is None:
             raise TrainingError("TensorBoard logs need the tensorboard package: pip install tensorboard", True)
     try:
-        source = generate_code(graph, model_name="model", training=code)
+        source = generate_code(graph, model_name="model", training=code, formatted=False)  # run, not read: no ruff process
     except CodegenError as exc:
         raise TrainingError(str(exc), True) from None
 
