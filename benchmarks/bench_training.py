@@ -102,6 +102,22 @@ def _editor_stall() -> tuple[float, bool]:
     return max(gaps) if gaps else float("inf"), bool(ok)
 
 
+def _throughput(name: str, example: Path, dataset: str, epochs: int) -> dict:
+    """LayerLab's samples per second over plain Keras's, the same model and data: the median of three
+    alternating runs (this machine's load drifts). The first epoch is excluded on both sides (graph tracing)."""
+    ratios = []
+    for _ in range(3):
+        ours_epochs = _layerlab_epochs(example, dataset, epochs)[0]
+        plain = _plain(example, dataset, epochs)
+        ours = plain["samples"] * (len(ours_epochs) - 1) / sum(e["seconds"] for e in ours_epochs[1:])
+        theirs = plain["samples"] * (len(plain["seconds"]) - 1) / sum(plain["seconds"][1:])
+        ratios.append(ours / theirs)
+    ratio = sorted(ratios)[1]
+    print(f"{name + ': LayerLab / plain Keras samples/s':<52} runs {', '.join(f'{r:.3f}' for r in ratios)} -> median {ratio:.3f} (target >= 0.98)")
+    return {"name": f"{name} throughput vs plain Keras", "value": ratio, "unit": "x", "baseline": "plain Keras script",
+            "baseline_value": 1.0, "ratio": ratio, "target": ">= 0.98x", "met": ratio >= 0.98}
+
+
 def _small_resnet(folder: Path) -> tuple[Path, Path]:
     """Two residual blocks on 32x32x3 images, and 2,000 random images of 10 classes (an .npz file)."""
     import numpy as np
@@ -201,34 +217,10 @@ def run() -> list[dict]:
                           "60 s budget", 60.0, ">= 95% within 60 s", reached is not None and reached <= 60))
     results.append(report("  same, whole `main.py train` process incl. TF import (s)", total, "s", "60 s budget", 60.0, "< 60 s", total < 60))
 
-    # Throughput, alternating LayerLab and plain Keras three times (this machine's load drifts): the median ratio.
-    # The first epoch is excluded on both sides: it includes graph tracing.
-    ratios = []
-    for attempt in range(3):
-        ours_epochs = epochs if attempt == 0 else _layerlab_epochs()[0]
-        plain = _plain()
-        ours = plain["samples"] * (len(ours_epochs) - 1) / sum(e["seconds"] for e in ours_epochs[1:])
-        theirs = plain["samples"] * (len(plain["seconds"]) - 1) / sum(plain["seconds"][1:])
-        ratios.append(ours / theirs)
-    ratio = sorted(ratios)[1]
-    print(f"{'LayerLab samples/s / plain Keras samples/s':<52} runs {', '.join(f'{r:.3f}' for r in ratios)} -> median {ratio:.3f} (target >= 0.98)")
-    results.append({"name": "training throughput vs plain Keras", "value": ratio, "unit": "x", "baseline": "plain Keras script",
-                    "baseline_value": 1.0, "ratio": ratio, "target": ">= 0.98x", "met": ratio >= 0.98})
-
-    # A small ResNet on CIFAR-10-sized generated data (32x32x3, 10 classes), the same comparison.
-    with tempfile.TemporaryDirectory() as folder:
+    results.append(_throughput("digits CNN", EXAMPLE, "digits", EPOCHS))
+    with tempfile.TemporaryDirectory() as folder:  # a small ResNet on CIFAR-10-sized generated data (32x32x3, 10 classes)
         resnet, data = _small_resnet(Path(folder))
-        ratios = []
-        for _ in range(3):
-            ours_epochs = _layerlab_epochs(resnet, str(data), 5)[0]
-            plain = _plain(resnet, str(data), 5)
-            ours = plain["samples"] * (len(ours_epochs) - 1) / sum(e["seconds"] for e in ours_epochs[1:])
-            theirs = plain["samples"] * (len(plain["seconds"]) - 1) / sum(plain["seconds"][1:])
-            ratios.append(ours / theirs)
-    ratio = sorted(ratios)[1]
-    print(f"{'small ResNet, CIFAR-10-sized: LayerLab / plain Keras':<52} runs {', '.join(f'{r:.3f}' for r in ratios)} -> median {ratio:.3f} (target >= 0.98)")
-    results.append({"name": "small ResNet throughput vs plain Keras", "value": ratio, "unit": "x", "baseline": "plain Keras script",
-                    "baseline_value": 1.0, "ratio": ratio, "target": ">= 0.98x", "met": ratio >= 0.98})
+        results.append(_throughput("small ResNet, CIFAR-10-sized", resnet, str(data), 5))
 
     stall, ok = _editor_stall()
     results.append(report("editor event loop: longest stall while training (ms)", stall * 1e3, "ms", "50 ms budget", 50.0,
