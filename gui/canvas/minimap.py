@@ -6,6 +6,8 @@ zooming only redraw the frame over it, so the minimap costs nothing per frame ho
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsView, QWidget
@@ -61,9 +63,23 @@ class Minimap(QWidget):
             w, h = self._source.width() * scale, self._source.height() * scale
             self._target = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
             painter = QPainter(self._pixmap)
-            scene.render(painter, self._target, self._source)
+            self._draw_boxes(painter, scene)
             painter.end()
         self.update()
+
+    def _draw_boxes(self, painter: QPainter, scene: Any) -> None:
+        """Each layer and collapsed block as a box in its family's colour: a few hundred rectangles, not the
+        scene's full drawing (which took 35 ms for DenseNet121)."""
+        from gui.canvas.items import FAMILY_COLOURS, UNKNOWN
+
+        boxes = [(item, FAMILY_COLOURS.get(item.family, UNKNOWN)) for item in getattr(scene, "nodes", {}).values() if item.isVisible()]
+        boxes += [(item, QColor("#7B8494")) for item in getattr(scene, "blocks", {}).values()]
+        painter.setPen(Qt.PenStyle.NoPen)
+        for item, colour in boxes:
+            rect = item.sceneBoundingRect()
+            top_left, bottom_right = self._to_widget(rect.topLeft()), self._to_widget(rect.bottomRight())
+            painter.setBrush(colour)
+            painter.drawRect(QRectF(top_left, bottom_right).adjusted(0, 0, 0.5, 0.5))
 
     def place(self) -> None:
         """Bottom-right corner of the canvas, clear of its scroll bars."""
