@@ -202,6 +202,8 @@ def _train(args: argparse.Namespace) -> int:
 
     graph, _title = load_any(args.project)
     config = _training_config(args, graph)
+    if args.figures:  # a folder that cannot be written is said before training, not after it
+        Path(args.figures).mkdir(parents=True, exist_ok=True)
 
     def emit(message: Message) -> None:
         if args.json:

@@ -237,6 +237,10 @@ def run_training(
 
         if importlib.util.find_spec("tensorboard") is None:
             raise TrainingError("TensorBoard logs need the tensorboard package: pip install tensorboard", True)
+        try:  # a folder that cannot be written is said now, not as a TensorFlow error in the middle of training
+            os.makedirs(config.tensorboard, exist_ok=True)
+        except OSError as exc:
+            raise TrainingError(f"cannot write TensorBoard logs to {config.tensorboard}: {exc.strerror or exc}", True) from None
     try:
         source = generate_code(graph, model_name="model", training=code, formatted=False)  # run, not read: no ruff process
     except CodegenError as exc:

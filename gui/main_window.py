@@ -105,7 +105,10 @@ class MainWindow(QMainWindow):
     def __init__(self, document: Document | None = None, settings: QSettings | None = None, recovery: RecoveryStore | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings("LayerLab", "LayerLab")
-        self.resize(1500, 920)
+        # At most the screen's free area: on a 1366x768 laptop a larger first window hides the summary below its edge.
+        screen = QApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1500, free.width()) if free else 1500, min(920, free.height()) if free else 920)
         self.document = document if document is not None else Document()
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
