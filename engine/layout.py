@@ -57,7 +57,10 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
     units = list(dict.fromkeys(unit[n] for n in graph.node_ids()))
     if len(units) > SUGIYAMA_LIMIT:
         return Layout(layered_positions(graph))
-    unit_order = {u: min(order[n] for n in graph.node_ids() if unit[n] == u) for u in units} if len(units) != len(order) else order
+    members: dict[str, list[str]] = {}  # one pass: each unit's layers, in the graph's order
+    for n in graph.node_ids():
+        members.setdefault(unit[n], []).append(n)
+    unit_order = {u: order[inside[0]] for u, inside in members.items()}
     positions, unit_routes = _sugiyama(units, wires, unit_order, node_size)
     layout = Layout({})
     for u, pos in positions.items():
@@ -66,9 +69,9 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
         else:
             layout.positions[u] = pos
     for gid, (bx, by) in layout.blocks.items():  # the layers inside, laid out among themselves under the box
-        members = [n for n in graph.node_ids() if unit[n] == gid]
-        inner = {(e.source, e.target) for e in graph.edges() if e.source in members and e.target in members and e.source != e.target}
-        local, local_routes = _sugiyama(members, inner, order, node_size)
+        inside = set(members[gid])
+        inner = {(e.source, e.target) for e in graph.edges() if e.source in inside and e.target in inside and e.source != e.target}
+        local, local_routes = _sugiyama(members[gid], inner, order, node_size)
         x0 = min(x for x, _ in local.values())
         y0 = min(y for _, y in local.values())
         for n, (x, y) in local.items():
