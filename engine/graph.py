@@ -35,6 +35,15 @@ __all__ = ["NetworkGraph", "GraphError", "Node", "Edge", "Group", "GraphEvent", 
 MASK_SLOT = 1000
 
 
+def _move_last_to(table: dict[Any, Any], index: int) -> None:
+    """Move a dict's last entry to position ``index``, in place (the dict object stays the same)."""
+    items = list(table.items())
+    last = items.pop()
+    items.insert(max(index, 0), last)
+    table.clear()
+    table.update(items)
+
+
 class GraphError(ValueError):
     """An edit that the model refuses (unknown node, occupied slot, duplicate id)."""
 
@@ -79,6 +88,8 @@ class Node:
     shares: str | None = None
     #: The group (nested model or block) this node belongs to, or None.
     group: str | None = None
+    #: When the node got its name (larger: later); of two layers with one name, the later one is at fault.
+    name_order: int = 0
 
     @property
     def spec(self) -> LayerSpec:
@@ -151,6 +162,9 @@ class NetworkGraph:
         self._names: dict[str, int] = {}
         #: The next suffix to try for a base name (``dense`` -> ``dense_7``).
         self._next_suffix: dict[str, int] = {}
+        #: Bumped when groups are added, changed or removed (the derived group facts below are recomputed then).
+        self._groups_version = 0
+        self._group_facts: tuple[tuple[int, int, int], dict[str, str | None], dict[str, str | None], dict[str | None, list[str]]] | None = None
         #: Bumped when nodes or edges are added or removed.
         self.structure_rev = 0
         #: Bumped on every change.
@@ -175,11 +189,20 @@ class NetworkGraph:
     def node(self, node_id: str) -> Node:
         data = self._data(node_id)
         # Read-only: parameters change through set_params, never through a Node.
-        return Node(node_id, data["type"], data["name"], MappingProxyType(data["params"]), data["position"], data.get("shares"), data.get("group"))
+        return Node(node_id, data["type"], data["name"], MappingProxyType(data["params"]), data["position"], data.get("shares"),
+                    data.get("group"), data["named"])
 
     def nodes(self) -> Iterator[Node]:
         for node_id in self._g.nodes:
             yield self.node(node_id)
+
+    def node_index(self, node_id: str) -> int:
+        """Where a node stands in the node order (inputs and outputs of the model follow it)."""
+        self._data(node_id)
+        for i, n in enumerate(self._g._node):
+            if n == node_id:
+                return i
+        raise AssertionError("unreachable")
 
     def node_rev(self, node_id: str) -> int:
         return self._g.nodes[node_id]["rev"]
@@ -202,8 +225,9 @@ class NetworkGraph:
             return self._g.nodes[owner]["params"]
         return data["params"]
 
-    def add_group(self, name: str, *, kind: str = "model", parent: str | None = None, shares: str | None = None, group_id: str | None = None) -> str:
-        """Add a group and return its id."""
+    def add_group(self, name: str, *, kind: str = "model", parent: str | None = None, shares: str | None = None, group_id: str | None = None,
+                  index: int | None = None) -> str:
+        """Add a group and return its id; ``index`` puts it at that place in `groups` (undo restores a group where it was)."""
         validate_name(name)
         for ref in (parent, shares):
             if ref is not None and ref not in self.groups:
@@ -213,8 +237,15 @@ class NetworkGraph:
         elif group_id in self.groups:
             raise GraphError(f"group id {group_id!r} is already used")
         self.groups[group_id] = Group(group_id, name, kind, parent, shares)
+        self._groups_version += 1
+        if index is not None and index < len(self.groups) - 1:
+            _move_last_to(self.groups, index)
         self._emit(GraphEvent("groups_changed"), structural=False)
         return group_id
+
+    def group_index(self, group_id: str) -> int:
+        """Where a group stands in `groups` (its place in the saved file)."""
+        return list(self.groups).index(group_id)
 
     def set_group(self, node_id: str, group_id: str | None) -> None:
         """Put a layer in a group (or in none)."""
@@ -233,9 +264,10 @@ class NetworkGraph:
         if "name" in changes:
             validate_name(changes["name"])
         parent = changes.get("parent", group.parent)
-        if parent is not None and (parent not in self.groups or group_id in self.group_ancestors(parent)):
+        if "parent" in changes and parent is not None and (parent not in self.groups or group_id in self.group_ancestors(parent)):
             raise GraphError(f"group {group_id!r} cannot be inside {parent!r} (itself, or a group inside it)")
         self.groups[group_id] = replace(group, **changes)
+        self._groups_version += 1
         self._emit(GraphEvent("groups_changed"), structural=False)
 
     def remove_group(self, group_id: str) -> None:
@@ -245,6 +277,7 @@ class NetworkGraph:
         if any(g.parent == group_id for g in self.groups.values()) or any(d.get("group") == group_id for _, d in self._g.nodes(data=True)):
             raise GraphError(f"group {group_id!r} is not empty")
         del self.groups[group_id]
+        self._groups_version += 1
         self._emit(GraphEvent("groups_changed"), structural=False)
 
     def unique_block_name(self, name: str) -> str:
@@ -254,11 +287,40 @@ class NetworkGraph:
             return name
         return next(f"{name}_{i}" for i in itertools.count(2) if f"{name}_{i}" not in taken)
 
+    def _facts(self) -> tuple[dict[str, str | None], dict[str, str | None], dict[str | None, list[str]]]:
+        """For every group: its innermost nested model, its outermost collapsed group, and each group's children.
+        One pass over the groups, parents first, redone only after groups change: asking for the model or the
+        collapsed box of every layer costs O(1) each, however deeply blocks nest."""
+        key = (id(self.groups), self._groups_version, len(self.groups))
+        if self._group_facts is None or self._group_facts[0] != key:
+            model: dict[str, str | None] = {}
+            collapsed: dict[str, str | None] = {}
+            children: dict[str | None, list[str]] = {}
+            for gid, group in self.groups.items():
+                children.setdefault(group.parent if group.parent in self.groups else None, []).append(gid)
+            stack: list[str] = list(reversed(children.get(None, [])))
+            while stack:
+                gid = stack.pop()
+                group = self.groups[gid]
+                parent = group.parent if group.parent in self.groups else None
+                model[gid] = gid if group.kind == "model" else (model[parent] if parent is not None else None)
+                outer = collapsed[parent] if parent is not None else None
+                collapsed[gid] = outer if outer is not None else (gid if group.collapsed else None)
+                stack.extend(reversed(children.get(gid, [])))
+            for gid in self.groups:  # groups on a loop of parents (a damaged design): the slow, safe way
+                if gid not in model:
+                    model[gid] = next((g for g in self.group_ancestors(gid) if self.groups[g].kind == "model"), None)
+                    collapsed[gid] = next((g for g in reversed(self.group_ancestors(gid)) if self.groups[g].collapsed), None)
+            self._group_facts = (key, model, collapsed, children)
+        return self._group_facts[1], self._group_facts[2], self._group_facts[3]
+
     def group_ancestors(self, group_id: str | None) -> list[str]:
         """``group_id`` and the groups around it, innermost first."""
         out: list[str] = []
-        while group_id is not None and group_id in self.groups and group_id not in out:
+        seen: set[str] = set()
+        while group_id is not None and group_id in self.groups and group_id not in seen:
             out.append(group_id)
+            seen.add(group_id)
             group_id = self.groups[group_id].parent
         return out
 
@@ -266,28 +328,43 @@ class NetworkGraph:
         """The innermost nested *model* among ``group_id`` and its parents: blocks are only drawn, Keras never sees them."""
         if group_id is None:
             return None
-        return next((g for g in self.group_ancestors(group_id) if self.groups[g].kind == "model"), None)
+        return self._facts()[0].get(group_id)
 
     def group_members(self, group_id: str) -> list[str]:
-        """Every layer inside ``group_id``, at any depth."""
-        return [n for n, d in self._g.nodes(data=True) if group_id in self.group_ancestors(d.get("group"))]
+        """Every layer inside ``group_id``, at any depth, in the node order."""
+        children = self._facts()[2]
+        inside = {group_id}
+        stack = [group_id]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in inside:
+                    inside.add(child)
+                    stack.append(child)
+        return [n for n, d in self._g.nodes(data=True) if d.get("group") in inside]
 
     def collapsed_unit(self, node_id: str) -> str | None:
         """The outermost collapsed group holding a layer (what the canvas draws in its place), or None."""
-        ancestors = self.group_ancestors(self._data(node_id).get("group"))
-        return next((g for g in reversed(ancestors) if self.groups[g].collapsed), None)
+        group = self._data(node_id).get("group")
+        return None if group is None else self._facts()[1].get(group)
 
     def without_blocks(self) -> NetworkGraph:
         """A copy where blocks are gone and their layers sit in their nearest nested model: what Keras sees."""
         other = NetworkGraph()
         models = {gid: g for gid, g in self.groups.items() if g.kind == "model"}
         other.groups = {gid: replace(g, parent=self.model_group(g.parent)) for gid, g in models.items()}
-        for node in sorted(self.nodes(), key=lambda n: n.shares is not None):
-            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, shares=node.shares,
-                           group=self.model_group(node.group))
+        self._copy_into(other, lambda node: self.model_group(node.group))
+        return other
+
+    def _copy_into(self, other: NetworkGraph, group_of: Callable[[Node], str | None]) -> None:
+        """Every node and wire into ``other``, in this graph's order (sharers take their owners' parameters)."""
+        for node in self.nodes():
+            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, group=group_of(node),
+                           name_order=node.name_order)
+        for node in self.nodes():
+            if node.shares is not None and node.shares in other:
+                other.set_shares(node.id, node.shares)
         for edge in self.edges():
             other.connect(edge.source, edge.target, edge.slot, edge.output)
-        return other
 
     def group_path(self, group_id: str | None) -> list[str]:
         """Names of the groups from the outermost down to ``group_id``."""
@@ -307,6 +384,9 @@ class NetworkGraph:
             if data["name"] == name:
                 return node_id
         return None
+
+    def _slot_taken(self, target: str, slot: int) -> bool:
+        return any(slot in keys for keys in self._g._pred[target].values())
 
     def free_slot(self, node_id: str) -> int:
         used = {k for _, _, k in self._g.in_edges(node_id, keys=True)}
@@ -376,12 +456,16 @@ class NetworkGraph:
         node_id: str | None = None,
         shares: str | None = None,
         group: str | None = None,
+        index: int | None = None,
+        name_order: int | None = None,
     ) -> str:
         """Add a layer and return its id. Parameters are validated (`ParamError`); missing
         required ones get a starting value; ``name`` defaults to Keras's naming scheme.
 
         ``shares`` names a node of the same type whose weights this one uses (its parameters are
-        then the owner's); ``group`` a group from `add_group`."""
+        then the owner's); ``group`` a group from `add_group`. ``index`` puts the node at that place in
+        the node order (which orders the model's inputs and outputs): undo puts a layer back where it was.
+        ``name_order`` restores when the layer got its name (see `Node.name_order`)."""
         spec = get_spec(layer_type)
         canonical = spec.coerce_params(params or {})
         if shares is not None:
@@ -397,10 +481,18 @@ class NetworkGraph:
         else:
             self._note_id(node_id)
         name = self.unique_name(default_name(layer_type)) if name is None else validate_name(name)
+        if name_order is None:
+            name_order = next(self._naming)
+        else:
+            self._naming = itertools.count(max(next(self._naming), name_order + 1))
         self._g.add_node(
             node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0,
-            shares=shares, group=group, named=next(self._naming),
+            shares=shares, group=group, named=name_order,
         )
+        if index is not None and index < len(self._g) - 1:
+            g = self._g
+            for table in (g._node, g._succ, g._pred):  # networkx's own dicts, reordered in place (its views hold them)
+                _move_last_to(table, index)
         self._count_name(name, +1)
         self._emit(GraphEvent("node_added", node_id), structural=True)
         return node_id
@@ -425,7 +517,7 @@ class NetworkGraph:
         self._data(target)
         if slot is None:
             slot = self.free_slot(target)
-        elif slot < 0 or self._g.has_edge(source, target, slot) or slot in {k for _, _, k in self._g.in_edges(target, keys=True)}:
+        elif slot < 0 or self._slot_taken(target, slot):
             raise GraphError(f"input {slot} of {self._g.nodes[target]['name']} is already connected")
         if not isinstance(output, int) or isinstance(output, bool) or not 0 <= output < 64:
             raise GraphError(f"output index must be a whole number from 0 to 63, got {output!r}")
@@ -476,17 +568,33 @@ class NetworkGraph:
                     self._emit(GraphEvent("params_changed", other), structural=False)
         return old
 
+    def set_shares(self, node_id: str, owner: str | None) -> None:
+        """Make a layer a later call of ``owner`` (same type; it takes the owner's parameters), or its own
+        layer again (``None``, keeping the parameters it had). Used when the layer a sharer called is deleted:
+        the next call takes over the weights."""
+        data = self._data(node_id)
+        if owner is not None:
+            owner_data = self._data(owner)
+            if owner == node_id or owner_data["type"] != data["type"] or owner_data.get("shares") is not None:
+                raise GraphError(f"{data['name']} can only share the weights of another {data['type']} that owns its weights")
+        if data.get("shares") != owner:
+            data["shares"] = owner
+            if owner is not None:
+                data["params"] = self._g.nodes[owner]["params"]
+            self._emit(GraphEvent("params_changed", node_id), structural=False)
+
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         self.set_params(node_id, {name: value})
 
-    def rename(self, node_id: str, name: str) -> None:
+    def rename(self, node_id: str, name: str, name_order: int | None = None) -> None:
+        """Rename a layer; ``name_order`` restores when it got its old name (undo)."""
         data = self._data(node_id)
         validate_name(name)
         if data["name"] != name:
             self._count_name(data["name"], -1)
             self._count_name(name, +1)
             data["name"] = name
-            data["named"] = next(self._naming)
+            data["named"] = next(self._naming) if name_order is None else name_order
             self._emit(GraphEvent("renamed", node_id), structural=False)
 
     def move(self, node_id: str, position: tuple[float, float]) -> None:
@@ -500,6 +608,7 @@ class NetworkGraph:
     def clear(self) -> None:
         self._g.clear()
         self.groups.clear()
+        self._groups_version += 1
         self._names.clear()
         self._next_suffix.clear()
         self._emit(GraphEvent("reset"), structural=True)
@@ -527,8 +636,5 @@ class NetworkGraph:
     def copy(self) -> NetworkGraph:
         other = NetworkGraph()
         other.groups = dict(self.groups)
-        for node in sorted(self.nodes(), key=lambda n: n.shares is not None):
-            other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, shares=node.shares, group=node.group)
-        for edge in self.edges():
-            other.connect(edge.source, edge.target, edge.slot, edge.output)
+        self._copy_into(other, lambda node: node.group)
         return other

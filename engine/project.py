@@ -39,8 +39,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from engine.graph import GraphError, NetworkGraph, is_valid_text, validate_name
 from engine.layers import ParamError, UnknownLayerError, get_spec
+from engine.structure import StructureError, check_structure, require_sound
 
 __all__ = [
     "FORMAT",
@@ -55,6 +58,7 @@ __all__ = [
     "read_json_file",
     "read_regular_file",
     "FileRefused",
+    "StructureError",
 ]
 
 FORMAT = "layerlab-project"
@@ -82,8 +86,36 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _groups_parents_first(graph: NetworkGraph) -> list[str]:
+    """Group ids with every parent before its children (and an owner before the groups sharing it), otherwise
+    in the graph's order: the order the loader of older versions needs."""
+    placed: dict[str, None] = {}
+    for gid in graph.groups:
+        chain: list[str] = []
+        cursor: str | None = gid
+        while cursor is not None and cursor in graph.groups and cursor not in placed and cursor not in chain:
+            chain.append(cursor)
+            group = graph.groups[cursor]
+            cursor = group.shares if group.shares is not None and group.shares not in placed else group.parent
+        for g in reversed(chain):
+            placed[g] = None
+    return list(placed)
+
+
+def _duplicated_names(graph: NetworkGraph) -> set[str]:
+    counts: dict[str, int] = {}
+    for node in graph.nodes():
+        counts[node.name] = counts.get(node.name, 0) + 1
+    return {name for name, count in counts.items() if count > 1}
+
+
 def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "", answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The project document for ``graph`` (plain JSON types only)."""
+    """The project document for ``graph`` (plain JSON types only).
+
+    The same design always gives the same document: layers in the graph's order (which orders the model's
+    inputs and outputs), groups parents first, wires by target layer and slot. A design that breaks its
+    structural invariant (`engine.structure`) raises `StructureError` instead: it is never written."""
+    require_sound(graph)
     needs_v2 = bool(graph.groups) or any(n.shares or n.group for n in graph.nodes()) or any(e.output for e in graph.edges())
     doc: dict[str, Any] = {"format": FORMAT, "version": VERSION if needs_v2 else 1}
     if name:
@@ -93,10 +125,16 @@ def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "",
     if answers:
         doc["answers"] = dict(answers)
     if graph.groups:
-        doc["groups"] = [{"id": g.id, "name": g.name, "kind": g.kind, "parent": g.parent, "shares": g.shares, **({"collapsed": True} if g.collapsed else {})}
-                         for g in graph.groups.values()]
+        doc["groups"] = []
+        for gid in _groups_parents_first(graph):
+            g = graph.groups[gid]
+            doc["groups"].append({"id": g.id, "name": g.name, "kind": g.kind, "parent": g.parent, "shares": g.shares,
+                                  **({"collapsed": True} if g.collapsed else {})})
+    duplicated = _duplicated_names(graph)
     nodes = []
+    index: dict[str, int] = {}
     for node in graph.nodes():
+        index[node.id] = len(index)
         entry: dict[str, Any] = {
             "id": node.id,
             "type": node.type,
@@ -108,11 +146,12 @@ def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "",
             entry["group"] = node.group
         if node.shares:
             entry["shares"] = node.shares
+        if node.name in duplicated:  # which of two layers of one name was named later (and is at fault)
+            entry["name_order"] = node.name_order
         nodes.append(entry)
     doc["nodes"] = nodes
-    doc["edges"] = [
-        {"source": e.source, "target": e.target, "slot": e.slot, **({"output": e.output} if e.output else {})} for e in graph.edges()
-    ]
+    edges = sorted(graph.edges(), key=lambda e: (index[e.target], e.slot))
+    doc["edges"] = [{"source": e.source, "target": e.target, "slot": e.slot, **({"output": e.output} if e.output else {})} for e in edges]
     return doc
 
 
@@ -238,36 +277,23 @@ def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool 
     groups = doc.get("groups", []) if version >= 2 else []
     if not isinstance(groups, list) or len(groups) > MAX_NODES:
         raise fail('"groups" must be a list of groups')
-    for index, entry in enumerate(groups):
-        where = f"groups[{index}]"
-        if not isinstance(entry, dict):
-            raise fail(f"{where} must be an object")
-        gid, gname, kind = entry.get("id"), entry.get("name"), entry.get("kind", "model")
-        parent, shares = entry.get("parent"), entry.get("shares")
-        if not isinstance(gid, str) or not gid or len(gid) > MAX_ID_LENGTH:
-            raise fail(f'{where}: "id" must be a non-empty text of at most {MAX_ID_LENGTH} characters, got {_short(gid)}')
-        if kind not in ("model", "block"):
-            raise fail(f'{where}: "kind" must be "model" or "block", got {_short(kind)}')
-        for key, ref in (("parent", parent), ("shares", shares)):
-            if ref is not None and (not isinstance(ref, str) or ref not in graph.groups):
-                raise fail(f'{where}: "{key}" {_short(ref)} is not the id of a group listed before it')
-        collapsed = entry.get("collapsed", False)
-        if not isinstance(collapsed, bool):
-            raise fail(f'{where}: "collapsed" must be true or false, got {_short(collapsed)}')
-        try:
-            graph.add_group(gname, kind=kind, parent=parent, shares=shares, group_id=gid)  # type: ignore[arg-type]
-            if collapsed:
-                graph.update_group(gid, collapsed=True)  # type: ignore[arg-type]
-        except (ParamError, GraphError) as exc:
-            raise fail(f"{where}: {exc}") from None
-    deferred: list[tuple[int, dict[str, Any]]] = []
+    _add_groups(graph, groups, fail)
+    sharers: list[tuple[str, Any, str]] = []
     for index, entry in enumerate(nodes):
-        if isinstance(entry, dict) and entry.get("shares") is not None and version >= 2:
-            deferred.append((index, entry))  # a later call of a layer: added once the layer it shares is there
-            continue
-        _add_entry(graph, index, entry, version, fail, fill_required)
-    for index, entry in deferred:
-        _add_entry(graph, index, entry, version, fail, fill_required)
+        shares = _add_entry(graph, index, entry, version, fail, fill_required)
+        if shares is not None:
+            sharers.append(shares)
+    # Later calls of a shared layer, once every layer is there (the layer a call shares may come after it in the file).
+    for node_id, owner, where in sharers:
+        if not isinstance(owner, str) or owner not in graph:
+            raise fail(f'{where}: "shares" {_short(owner)} is not the id of a layer in this file')
+        mine, theirs = graph.node(node_id), graph.node(owner)
+        if theirs.type != mine.type or theirs.shares is not None or owner == node_id:
+            raise fail(f"{where}: a {mine.type} can share the weights of another {mine.type} only, one that owns its weights "
+                       f"(not {theirs.name!r}, a {theirs.type})")
+        if dict(theirs.params) != dict(mine.params):
+            raise fail(f"{where}: it shares the weights of {theirs.name!r} but has other settings")
+        graph.set_shares(node_id, owner)
 
     for index, entry in enumerate(edges):
         where = f"edges[{index}]"
@@ -284,11 +310,65 @@ def graph_from_dict(doc: Any, source: str = "<project>", *, fill_required: bool 
             graph.connect(src, dst, slot, output)  # type: ignore[arg-type]
         except GraphError as exc:
             raise fail(f"{where}: {exc}") from None
+    problems = check_structure(graph, limit=1)
+    if problems:
+        raise fail(str(problems[0]))
     return graph, meta
 
 
-def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: Any, fill_required: bool = False) -> None:
-    """Add one node entry of a project file, checking every value."""
+def _add_groups(graph: NetworkGraph, groups: list[Any], fail: Any) -> None:
+    """Add the groups of a file, in any order (files written before version 2.1 could list a block before its parent)."""
+    entries: dict[str, tuple[str, dict[str, Any]]] = {}
+    for index, entry in enumerate(groups):
+        where = f"groups[{index}]"
+        if not isinstance(entry, dict):
+            raise fail(f"{where} must be an object")
+        gid, kind = entry.get("id"), entry.get("kind", "model")
+        if not isinstance(gid, str) or not gid or len(gid) > MAX_ID_LENGTH:
+            raise fail(f'{where}: "id" must be a non-empty text of at most {MAX_ID_LENGTH} characters, got {_short(gid)}')
+        if gid in entries:
+            raise fail(f"{where}: the group id {gid!r} is used twice")
+        if kind not in ("model", "block"):
+            raise fail(f'{where}: "kind" must be "model" or "block", got {_short(kind)}')
+        for key in ("parent", "shares"):
+            ref = entry.get(key)
+            if ref is not None and not isinstance(ref, str):
+                raise fail(f'{where}: "{key}" must be the id of a group, got {_short(ref)}')
+        collapsed = entry.get("collapsed", False)
+        if not isinstance(collapsed, bool):
+            raise fail(f'{where}: "collapsed" must be true or false, got {_short(collapsed)}')
+        entries[gid] = (where, entry)
+    for where, entry in entries.values():
+        for key in ("parent", "shares"):
+            ref = entry.get(key)
+            if ref is not None and ref not in entries:
+                raise fail(f'{where}: "{key}" {_short(ref)} is not the id of a group in this file')
+    # Parents (and the models they share) first, the file's order otherwise; a loop of parents is refused by name.
+    order = {gid: i for i, gid in enumerate(entries)}
+    deps = nx.DiGraph()
+    deps.add_nodes_from(entries)
+    deps.add_edges_from((ref, gid) for gid, (_, entry) in entries.items() for ref in (entry.get("parent"), entry.get("shares"))
+                        if ref is not None)
+    try:
+        ordered = list(nx.lexicographical_topological_sort(deps, key=order.__getitem__))
+    except nx.NetworkXUnfeasible:
+        loop = " -> ".join(str(u) for u, _ in nx.find_cycle(deps))
+        raise fail(f"groups: their parents form a loop ({loop})") from None
+    for g in ordered:
+        where, entry = entries[g]
+        try:
+            graph.add_group(entry.get("name"), kind=entry.get("kind", "model"), parent=entry.get("parent"),  # type: ignore[arg-type]
+                            shares=entry.get("shares"), group_id=g)
+            if entry.get("collapsed", False):
+                graph.update_group(g, collapsed=True)
+        except (ParamError, GraphError) as exc:
+            raise fail(f"{where}: {exc}") from None
+
+
+def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: Any,
+               fill_required: bool = False) -> tuple[str, Any, str] | None:
+    """Add one node entry of a project file, checking every value. Returns ``(id, the layer it shares, where)``
+    for a later call of a shared layer, which the caller wires up once every layer is there."""
     where = f"nodes[{index}]"
     if not isinstance(entry, dict):
         raise fail(f"{where} must be an object")
@@ -327,9 +407,14 @@ def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: 
             raise fail(f'{where}: "group" {_short(group)} is not the id of a group in this file')
         if shares is not None and not isinstance(shares, str):
             raise fail(f'{where}: "shares" must be the id of a node, got {_short(shares)}')
-        graph.add_node(spec.type, canonical, name=name, position=(position[0], position[1]), node_id=node_id, group=group, shares=shares)
+        name_order = entry.get("name_order")
+        if name_order is not None and (not isinstance(name_order, int) or isinstance(name_order, bool) or not 0 <= name_order < 2**53):
+            raise fail(f'{where}: "name_order" must be a whole number from 0, got {_short(name_order)}')
+        graph.add_node(spec.type, canonical, name=name, position=(position[0], position[1]), node_id=node_id, group=group,
+                       name_order=name_order)
     except (ParamError, GraphError) as exc:
         raise fail(f"{where}: {exc}") from None
+    return (node_id, shares, where) if shares is not None else None
 
 
 

@@ -57,9 +57,9 @@ def test_plain_designs_are_still_written_as_version_1_and_version_1_files_still_
 
 @pytest.mark.parametrize("mutate,expected", [
     (lambda d: d["groups"].append({"id": "g9", "name": "x", "parent": "nope"}), '"parent" \'nope\' is not the id of a group'),
-    (lambda d: d["groups"].append({"id": "g1", "name": "again"}), "group id 'g1' is already used"),
+    (lambda d: d["groups"].append({"id": "g1", "name": "again"}), "the group id 'g1' is used twice"),
     (lambda d: d["nodes"][-1].update(group="g77"), '"group" \'g77\' is not the id of a group'),
-    (lambda d: d["nodes"][-1].update(shares="n1"), "can only share the weights of another"),
+    (lambda d: d["nodes"][-1].update(shares="n1"), "can share the weights of another"),
     (lambda d: d["edges"][0].update(output=-1), "output index must be a whole number"),
     (lambda d: d["groups"][0].update(kind="macro"), '"kind" must be "model" or "block"'),
 ])
