@@ -200,6 +200,7 @@ class Analyzer:
             diagnostics.extend(node_diags)
 
         diagnostics.extend(_shared_diagnostics(graph, results))
+        diagnostics.extend(_model_diagnostics(graph))
         diagnostics.extend(_network_diagnostics(graph, structure))
         analysis = Analysis(
             results=results,
@@ -419,6 +420,102 @@ def _shared_diagnostics(graph: NetworkGraph, results: dict[str, LayerResult]) ->
                 "A shared layer must receive inputs with the same feature sizes on every call.",
                 node_id,
             )
+
+
+def _model_diagnostics(graph: NetworkGraph) -> Iterable[Diagnostic]:
+    """Keras calls a nested model as one step: no Input inside it, and no data leaving it and coming back
+    (a layer outside the model between two of its layers, or two models feeding each other)."""
+    groups = graph.groups
+    if not any(g.kind == "model" for g in groups.values()):
+        return
+    chains: dict[str | None, tuple[str, ...]] = {None: ()}  # group -> its nested models, outermost first
+
+    def chain(group: str | None) -> tuple[str, ...]:
+        if group not in chains:
+            chains[group] = tuple(g for g in reversed(graph.group_ancestors(group)) if groups[g].kind == "model")
+        return chains[group]
+
+    nodes = graph.nx_graph._node
+    for n, data in nodes.items():
+        models = chain(data.get("group"))
+        if data["type"] == "Input" and models:
+            inner = groups[models[-1]].name
+            yield Diagnostic("error", "input-in-model", f"{data['name']} is an Input inside the nested model {inner}; a nested model "
+                             "takes its inputs from the wires that enter it.",
+                             f"Delete {data['name']} and wire the tensor it stands for into the layers of {inner}.", n)
+    yield from _second_call_diagnostics(graph, {n: chain(d.get("group")) for n, d in nodes.items()})
+    scopes: dict[str | None, nx.DiGraph] = {}
+    for u, v in graph.nx_graph.edges():
+        cu, cv = chain(nodes[u].get("group")), chain(nodes[v].get("group"))
+        depth = 0
+        while depth < min(len(cu), len(cv)) and cu[depth] == cv[depth]:
+            depth += 1
+        a = cu[depth] if depth < len(cu) else u
+        b = cv[depth] if depth < len(cv) else v
+        if a != b:
+            scopes.setdefault(cu[depth - 1] if depth else None, nx.DiGraph()).add_edge(a, b)
+    for dag in scopes.values():
+        for component in nx.strongly_connected_components(dag):
+            if len(component) < 2 or not any(item in groups for item in component):
+                continue  # a loop of plain layers is reported on each of them as a cycle
+            loop = sorted(component)
+            outside = next((item for item in loop if item in nodes), None)
+            model = next(item for item in loop if item in groups)
+            if outside is not None:
+                name = nodes[outside]["name"]
+                message = (f"{name} lies outside the nested model {groups[model].name} but takes data from it and feeds it back; "
+                           "Keras calls a nested model as one step, so data cannot leave it and come back.")
+                hint = f"Wire around {name}, or delete it (a layer inserted after a layer of {groups[model].name} joins that model)."
+            else:
+                names = " and ".join(groups[g].name for g in loop)
+                outside = next(n for n in nodes if model in chain(nodes[n].get("group")))
+                message = f"The nested models {names} feed each other; Keras calls each nested model as one step."
+                hint = "Rewire so that data flows through them one way."
+            yield Diagnostic("error", "nested-model-loop", message, hint, outside)
+
+
+def _second_call_diagnostics(graph: NetworkGraph, chains: dict[str, tuple[str, ...]]) -> Iterable[Diagnostic]:
+    """A nested model called twice is one model: the second call's layers must be the first call's, wired the same
+    way. A layer added to (or deleted from) one call only, which Keras could not express, is an error."""
+    groups = graph.groups
+    g = graph.nx_graph
+    nodes = g._node
+    for gid, group in groups.items():
+        owner = group.shares
+        if group.kind != "model" or owner not in groups:
+            continue
+        mine = [n for n, c in chains.items() if gid in c]
+        theirs = [n for n, c in chains.items() if owner in c]
+        first, second = group.name, groups[owner].name
+        copies: dict[str, str] = {}
+        problem: tuple[str, str, str] | None = None
+        for n in mine:
+            original = nodes[n].get("shares")
+            if original not in theirs or original in copies:
+                problem = (n, f"{nodes[n]['name']} is in {first}, the second call of the nested model {second}, but is not one of "
+                              f"{second}'s layers; a nested model called twice is one model, so both calls hold the same layers.",
+                           f"Delete {nodes[n]['name']}, or undo the edit that added it.")
+                break
+            copies[original] = n
+        if problem is None:
+            missing = next((n for n in theirs if n not in copies), None)
+            if missing is not None:
+                problem = (missing, f"{nodes[missing]['name']} is in the nested model {second}, but its second call {first} has no copy "
+                                    "of it; a nested model called twice is one model, so both calls hold the same layers.",
+                           f"Delete {nodes[missing]['name']}, or undo the edit that added it.")
+        if problem is None:
+            inside = set(theirs)
+            wires = {(u, v, k, d.get("output", 0)) for u in theirs for v, keys in g._succ[u].items() if v in inside for k, d in keys.items()}
+            copied = {(nodes[u]["shares"], nodes[v]["shares"], k, d.get("output", 0))
+                      for u in mine for v, keys in g._succ[u].items() if v in copies.values() for k, d in keys.items()}
+            odd = next(iter(sorted(wires ^ copied)), None)
+            if odd is not None:
+                target = copies[odd[1]] if odd in copied else odd[1]
+                problem = (target, f"{nodes[target]['name']} is wired differently in {first} and in {second}, but {first} is a second call "
+                                   f"of the nested model {second}: both calls must be wired the same way.",
+                           "Undo the edit that rewired one of them, or wire the other call the same way.")
+        if problem is not None:
+            yield Diagnostic("error", "second-call-differs", problem[1], problem[2], problem[0])
 
 
 def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable[Diagnostic]:

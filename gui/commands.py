@@ -54,8 +54,11 @@ def _position(value: Any) -> tuple[float, float]:
 
 
 class AddNodeCommand(QUndoCommand):
+    """Add one layer; ``group`` puts it in a block or nested model (a layer inserted among a model's layers joins it)."""
+
     def __init__(
         self, graph: NetworkGraph, layer_type: str, position: tuple[float, float], params: Mapping[str, Any] | None = None, name: str | None = None,
+        group: str | None = None,
     ) -> None:
         try:
             spec = get_spec(layer_type)
@@ -63,37 +66,73 @@ class AddNodeCommand(QUndoCommand):
             name = graph.unique_name(default_name(layer_type)) if name is None else validate_name(name)
         except (UnknownLayerError, ParamError) as exc:
             raise EditRefused(f"{layer_type}: {exc}" if not isinstance(exc, UnknownLayerError) else str(exc)) from None
+        if group is not None and group not in graph.groups:
+            raise EditRefused(f"there is no block or model {group!r}")
+        if group is not None and spec.type == "Input" and graph.model_group(group) is not None:
+            group = None  # a nested model takes its inputs from wires, never from an Input of its own
         super().__init__(f"Add {spec.type}")
-        self.graph, self.layer_type, self.params, self.name = graph, spec.type, canonical, name
+        self.graph, self.layer_type, self.params, self.name, self.group = graph, spec.type, canonical, name, group
         self.position = _position(position)
         self.node_id = graph.fresh_id()
+        #: When the layer got its name, fixed on the first redo so that every redo restores the same design.
+        self.name_order: int | None = None
 
     def redo(self) -> None:
-        self.graph.add_node(self.layer_type, self.params, name=self.name, position=self.position, node_id=self.node_id)
+        self.graph.add_node(self.layer_type, self.params, name=self.name, position=self.position, node_id=self.node_id, group=self.group,
+                            name_order=self.name_order)
+        self.name_order = self.graph.node(self.node_id).name_order
 
     def undo(self) -> None:
         self.graph.remove_node(self.node_id)
 
 
 class _Snapshot:
-    """Nodes and the wires touching them, enough to put them back exactly (ids, names, slots, outputs, groups, sharing)."""
+    """Nodes and the wires touching them, enough to put them back exactly: ids, names and when they were given,
+    places in the node order (which orders the model's inputs and outputs), slots, outputs, groups, sharing.
+
+    Deleting the layer whose weights later calls use hands the weights to the first remaining call (the
+    others then share that one), as deleting the first tower of a siamese network leaves the second working;
+    undo gives them back."""
 
     def __init__(self, graph: NetworkGraph, node_ids: Iterable[str]) -> None:
         wanted = set(node_ids)
-        ids = [n for n in graph.node_ids() if n in wanted]  # keep insertion order
-        # A layer that shares another's weights comes back after it.
-        self.nodes = sorted((graph.node(n) for n in ids), key=lambda n: n.shares is not None and n.shares in wanted)
+        self.nodes = [(i, graph.node(n)) for i, n in enumerate(graph.node_ids()) if n in wanted]
         edges: dict[tuple[str, str, int], Edge] = {}
-        for n in ids:
-            for e in graph.inputs_of(n) + graph.outputs_of(n):
+        for _, node in self.nodes:
+            for e in graph.inputs_of(node.id) + graph.outputs_of(node.id):
                 edges[(e.source, e.target, e.slot)] = e
         self.edges = list(edges.values())
+        calls: dict[str, list[str]] = {}
+        for node in graph.nodes():
+            if node.shares in wanted and node.id not in wanted:
+                calls.setdefault(node.shares, []).append(node.id)
+        #: (deleted owner, the call that takes over its weights, the other calls that now share that one's)
+        self.handovers = [(owner, kept[0], kept[1:]) for owner, kept in calls.items()]
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [node.id for _, node in self.nodes]
+
+    def remove(self, graph: NetworkGraph, loose_edges: Iterable[Edge] = ()) -> None:
+        for _, heir, others in self.handovers:
+            graph.set_shares(heir, None)
+            for n in others:
+                graph.set_shares(n, heir)
+        for e in loose_edges:
+            graph.disconnect(e.source, e.target, e.slot)
+        for _, node in reversed(self.nodes):
+            graph.remove_node(node.id)
 
     def restore(self, graph: NetworkGraph) -> None:
-        for node in self.nodes:
-            shares = node.shares if node.shares in graph else None
-            graph.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, shares=shares,
-                           group=node.group if node.group in graph.groups else None)
+        for index, node in self.nodes:
+            graph.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id,
+                           group=node.group if node.group in graph.groups else None, index=index, name_order=node.name_order)
+        for _, node in self.nodes:
+            if node.shares is not None and node.shares in graph:
+                graph.set_shares(node.id, node.shares)
+        for owner, heir, others in self.handovers:
+            for n in (heir, *others):
+                graph.set_shares(n, owner)
         for e in self.edges:
             graph.connect(e.source, e.target, e.slot, e.output)
 
@@ -114,19 +153,16 @@ class RemoveNodesCommand(QUndoCommand):
             _require_node(graph, n)
         self.graph = graph
         self.snapshot = _Snapshot(graph, node_ids)
-        node_set = {n.id for n in self.snapshot.nodes}
+        node_set = set(self.snapshot.node_ids)
         self.loose_edges = [e for e in _require_edges(graph, edges) if e.source not in node_set and e.target not in node_set]
         if not self.snapshot.nodes and not self.loose_edges:
             raise EditRefused("nothing is selected")
         count = len(self.snapshot.nodes) + len(self.loose_edges)
-        what = self.snapshot.nodes[0].name if len(self.snapshot.nodes) == 1 and not self.loose_edges else f"{count} items"
+        what = self.snapshot.nodes[0][1].name if len(self.snapshot.nodes) == 1 and not self.loose_edges else f"{count} items"
         super().__init__(f"Delete {what}")
 
     def redo(self) -> None:
-        for e in self.loose_edges:
-            self.graph.disconnect(e.source, e.target, e.slot)
-        for node in reversed(self.snapshot.nodes):
-            self.graph.remove_node(node.id)
+        self.snapshot.remove(self.graph, self.loose_edges)
 
     def undo(self) -> None:
         self.snapshot.restore(self.graph)
@@ -230,19 +266,22 @@ class SetParamCommand(QUndoCommand):
 
 class RenameCommand(QUndoCommand):
     def __init__(self, graph: NetworkGraph, node_id: str, name: str) -> None:
-        old = _require_node(graph, node_id).name
+        node = _require_node(graph, node_id)
+        old, self.old_order = node.name, node.name_order
         try:
             validate_name(name)  # refuse before the command reaches the undo stack
         except ParamError as exc:
             raise EditRefused(str(exc)) from None
         super().__init__(f"Rename {old} to {name}")
         self.graph, self.node_id, self.old, self.new = graph, node_id, old, name
+        self.new_order: int | None = None
 
     def redo(self) -> None:
-        self.graph.rename(self.node_id, self.new)
+        self.graph.rename(self.node_id, self.new, name_order=self.new_order)
+        self.new_order = self.graph.node(self.node_id).name_order  # every redo names it at the same moment
 
     def undo(self) -> None:
-        self.graph.rename(self.node_id, self.old)
+        self.graph.rename(self.node_id, self.old, name_order=self.old_order)
 
 
 class PasteCommand(QUndoCommand):
@@ -282,12 +321,15 @@ class PasteCommand(QUndoCommand):
         self.edges = [(mapping[e.source], mapping[e.target], e.slot, e.output) for e in source.edges()]
         #: Fragment id -> new id (Repeat Block wires the copies through it).
         self.mapping = mapping
+        self.name_orders: dict[str, int] = {}
         super().__init__(text)
         self.graph = graph
 
     def redo(self) -> None:
         for node_id, layer_type, params, name, position, shares in self.nodes:
-            self.graph.add_node(layer_type, params, name=name, position=position, node_id=node_id, shares=shares)
+            self.graph.add_node(layer_type, params, name=name, position=position, node_id=node_id, shares=shares,
+                                name_order=self.name_orders.get(node_id))
+            self.name_orders[node_id] = self.graph.node(node_id).name_order
         for source, target, slot, output in self.edges:
             self.graph.connect(source, target, slot, output)
 
@@ -376,7 +418,7 @@ class UngroupCommand(QUndoCommand):
         if group.kind != "block":
             raise EditRefused(f"{group.name} is a nested Keras model, not a block: it stays (its layers are one model in the export)")
         super().__init__(f"Ungroup {group.name}")
-        self.graph, self.group = graph, group
+        self.graph, self.group, self.index = graph, group, graph.group_index(group_id)
         self.members = [n for n in graph.node_ids() if graph.node(n).group == group_id]
         self.children = [g for g in graph.groups.values() if g.parent == group_id]
 
@@ -389,7 +431,7 @@ class UngroupCommand(QUndoCommand):
 
     def undo(self) -> None:
         g = self.group
-        self.graph.add_group(g.name, kind=g.kind, parent=g.parent, shares=g.shares, group_id=g.id)
+        self.graph.add_group(g.name, kind=g.kind, parent=g.parent, shares=g.shares, group_id=g.id, index=self.index)
         if g.collapsed:
             self.graph.update_group(g.id, collapsed=True)
         for child in self.children:

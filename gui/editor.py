@@ -77,7 +77,7 @@ class Editor:
         graph = self.document.graph
         if after is not None and after not in graph:
             raise EditRefused(f"there is no layer {after!r} to add after")
-        add = AddNodeCommand(graph, layer_type, position, params)
+        add = AddNodeCommand(graph, layer_type, position, params, group=self._group_after(after))
         if after is None or add.layer_type == "Input":
             self._push(lambda: add)
         else:
@@ -112,7 +112,7 @@ class Editor:
     def insert_on_wire(self, edge: Edge, layer_type: str, position: tuple[float, float]) -> str:
         """Put a new layer on a wire (source -> new -> target, the target's slot kept), as one step."""
         graph = self.document.graph
-        add = AddNodeCommand(graph, layer_type, position)
+        add = AddNodeCommand(graph, layer_type, position, group=self._group_after(edge.source, edge.target))
         self._macro(f"Insert {add.layer_type}", (
             lambda: DisconnectCommand(graph, edge),
             lambda: add,
@@ -127,13 +127,29 @@ class Editor:
         if node_id not in graph:
             raise EditRefused(f"there is no layer {node_id!r}")
         outgoing = [e for e in graph.outputs_of(node_id) if e.output == 0]
-        add = AddNodeCommand(graph, layer_type, position)
+        add = AddNodeCommand(graph, layer_type, position, group=self._group_after(node_id))
         builds: list[Callable[[], QUndoCommand]] = [lambda: add, lambda: ConnectCommand(graph, node_id, add.node_id)]
         for e in outgoing:
             builds.append(lambda e=e: DisconnectCommand(graph, e))
             builds.append(lambda e=e: ConnectCommand(graph, add.node_id, e.target, e.slot))
         self._macro(f"Insert {add.layer_type} after {graph.node(node_id).name}", builds)
         return add.node_id
+
+    def _group_after(self, source: str | None, target: str | None = None) -> str | None:
+        """The block or nested model a layer placed after ``source`` (and before ``target``) belongs to: the
+        innermost group holding both, so that a nested model stays one piece that Keras can call."""
+        graph = self.document.graph
+        if source is None or source not in graph:
+            return None
+        around = graph.group_ancestors(graph.node(source).group)
+        if target is not None and target in graph:
+            inside_target = set(graph.group_ancestors(graph.node(target).group))
+            around = [g for g in around if g in inside_target]
+        for i, g in enumerate(around):
+            # A collapsed block would hide the new layer: it goes to the first group around that is drawn open.
+            if graph.groups[g].kind == "model" or not any(graph.groups[h].collapsed for h in around[i:]):
+                return g
+        return None
 
     def remove(self, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> None:
         self._push(lambda: RemoveNodesCommand(self.document.graph, node_ids, edges))
