@@ -32,7 +32,7 @@ from engine.graph import Edge, GraphError
 from engine.keras_import import KerasImportError
 from engine.layers import ParamError
 from engine.layout import auto_layout
-from engine.project import ProjectError, graph_from_dict
+from engine.project import ProjectError, StructureError, graph_from_dict
 from engine.resources import resource_dir
 from gui.canvas.items import NAME_HEIGHT, NODE_HEIGHT, NODE_WIDTH, BlockItem, EdgeItem, NodeItem
 from gui.canvas.minimap import Minimap
@@ -781,6 +781,10 @@ class MainWindow(QMainWindow):
             self.document.save(path)
         except OSError as exc:
             QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}\nYour design is still open; try another location.")
+            return False
+        except StructureError as exc:
+            QMessageBox.warning(self, "Cannot save", f"LayerLab did not save, because the design is damaged ({exc}). {path} is unchanged "
+                                "and your design is still open: undo the last edit and save again, and please report this.")
             return False
         self._remember(path)
         self.statusBar().showMessage(f"Saved {path}", 4000)

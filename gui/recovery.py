@@ -26,7 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
-from engine.project import ProjectError, atomic_write_text, graph_from_dict, graph_to_dict, read_json_file
+from engine.project import ProjectError, StructureError, atomic_write_text, graph_from_dict, graph_to_dict, read_json_file
 from gui.document import Document
 
 __all__ = ["RecoveryStore", "Autosaver", "Recovered", "AUTOSAVE_SECONDS"]
@@ -205,8 +205,8 @@ class Autosaver(QObject):
         if self.document is not None and self.document.modified:
             try:
                 self.store.write(self.document, self.token)
-            except OSError:
-                pass  # autosave must never interrupt editing
+            except (OSError, StructureError):
+                pass  # autosave must never interrupt editing; a damaged design never replaces the last good recovery file
 
     def stop(self) -> None:
         """The window closes normally: no recovery needed."""

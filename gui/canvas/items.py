@@ -127,6 +127,8 @@ class NodeItem(QGraphicsObject):
             self.input_port.setPos(NODE_WIDTH / 2, 0)
         self.output_port.setPos(NODE_WIDTH / 2, NODE_HEIGHT)
         self.edges: list[EdgeItem] = []
+        #: Input slot -> (its place among the wired inputs, how many), computed once per change of the wires in.
+        self._input_places: dict[int, tuple[int, int]] | None = None
         #: The collapsed block drawn in this layer's place, if any.
         self.proxy: BlockItem | None = None
         self.setPos(QPointF(*node.position))
@@ -282,6 +284,7 @@ class EdgeItem(QGraphicsPathItem):
         self.route: list[QPointF] = []
         source.edges.append(self)
         target.edges.append(self)
+        target._input_places = None
         if refresh:
             self.refresh()
 
@@ -291,13 +294,19 @@ class EdgeItem(QGraphicsPathItem):
             self.update_path()
 
     def detach(self) -> None:
-        for item in (self.source, self.target):
-            if self in item.edges:
+        """Forget this wire everywhere it is drawn from: its layers and the collapsed blocks standing for them.
+        A block that kept a deleted wire would move it (a freed C++ object) when dragged."""
+        for item in (self.source, self.target, self.source.proxy, self.target.proxy):
+            if item is not None and self in item.edges:
                 item.edges.remove(self)
+        self.target._input_places = None
 
     def _slot_index(self) -> tuple[int, int]:
-        incoming = sorted(e.edge.slot for e in self.target.edges if e.target is self.target)
-        return incoming.index(self.edge.slot), len(incoming)
+        places = self.target._input_places
+        if places is None:  # once per change of the target's wires, not once per wire (a Concatenate of 1,000)
+            incoming = sorted(e.edge.slot for e in self.target.edges if e.target is self.target)
+            places = self.target._input_places = {slot: (i, len(incoming)) for i, slot in enumerate(incoming)}
+        return places.get(self.edge.slot, (0, 1))
 
     def update_path(self) -> None:
         source = self.source.proxy or self.source  # a layer inside a collapsed block: the wire meets the block

@@ -58,8 +58,12 @@ class GraphScene(QGraphicsScene):
         self.blocks: dict[str, BlockItem] = {}
         self.frames: dict[str, BlockFrame] = {}
         self._press_blocks: dict[str, QPointF] = {}
+        #: Layers or groups changed since the boxes were last mirrored: `sync_blocks` runs before they are used.
+        self._blocks_dirty = False
         self._block_members: dict[str, list[str]] = {}
         self._block_results: dict[str, tuple] = {}
+        self._dirty_inputs: set[str] = set()
+        self._new_edges: list[EdgeItem] = []
         self._drag_source: NodeItem | None = None
         self._drag_line: QGraphicsPathItem | None = None
         self._drag_target: NodeItem | None = None
@@ -95,6 +99,7 @@ class GraphScene(QGraphicsScene):
         have not moved since, else `engine.layout.route_wires` for the positions as they are."""
         self._reroute_timer.stop()
         self.sync_blocks()
+        self._flush_inputs()
         graph = self.document.graph
         positions = {n: (item.pos().x(), item.pos().y()) for n, item in self.nodes.items() if item.proxy is None}
         positions.update({gid: (item.pos().x(), item.pos().y()) for gid, item in self.blocks.items()})
@@ -124,16 +129,31 @@ class GraphScene(QGraphicsScene):
 
     def _add_edge(self, edge: Edge, loading: bool = False) -> None:
         """A wire's item; while ``loading`` a design, its path is drawn once the analysis is in (not per wire added)."""
-        item = EdgeItem(edge, self.nodes[edge.source], self.nodes[edge.target], refresh=not loading)
+        item = EdgeItem(edge, self.nodes[edge.source], self.nodes[edge.target], refresh=False)
         self.edges[(edge.source, edge.target, edge.slot)] = item
         self.addItem(item)
         if not loading:
+            self._new_edges.append(item)
             self._relayout_inputs(edge.target)
 
     def _relayout_inputs(self, node_id: str) -> None:
-        for item in self.nodes[node_id].edges:
-            if item.target.node_id == node_id:
-                item.update_path()
+        """The wires into a layer spread over its input side again, once control returns to the event loop:
+        disconnecting 1,000 inputs of a Concatenate lays its wires out once, not 1,000 times."""
+        self._dirty_inputs.add(node_id)
+        self._reroute_timer.start()
+
+    def _flush_inputs(self) -> None:
+        new, self._new_edges = self._new_edges, []
+        for item in new:
+            if item.scene() is self:  # not removed again since
+                item.refresh()
+        dirty, self._dirty_inputs = self._dirty_inputs, set()
+        for node_id in dirty:
+            node = self.nodes.get(node_id)
+            if node is not None:
+                for item in node.edges:
+                    if item.target is node:
+                        item.update_path()
 
     def _on_graph_event(self, event: GraphEvent) -> None:
         kind = event.kind
@@ -141,6 +161,8 @@ class GraphScene(QGraphicsScene):
             self._add_node(event.node)
         elif kind == "node_removed":
             item = self.nodes.pop(event.node)
+            if item.proxy is not None:
+                item.proxy = None
             self.removeItem(item)
         elif kind == "edge_added":
             self._add_edge(event.edge)
@@ -151,6 +173,8 @@ class GraphScene(QGraphicsScene):
             self.removeItem(item)
             if e.target in self.nodes:
                 self._relayout_inputs(e.target)
+        if kind in ("node_added", "node_removed", "groups_changed", "reset"):
+            self._blocks_dirty = True
         if kind in ("node_added", "node_removed", "edge_added", "edge_removed", "moved", "groups_changed"):
             self._reroute_timer.start()
         if kind in ("params_changed", "renamed"):
@@ -173,6 +197,9 @@ class GraphScene(QGraphicsScene):
         """Mirror the graph's blocks: a box for each outermost collapsed block (its layers hidden, their wires
         meeting the box), a named frame behind each expanded one."""
         graph = self.document.graph
+        self._blocks_dirty = False
+        if not graph.groups and not self.blocks and not self.frames and not self._block_members:
+            return  # nothing to mirror (most designs): no pass over every wire
         unit_of = {n: graph.collapsed_unit(n) for n in self.nodes}
         members: dict[str, list[str]] = {}
         for n, unit in unit_of.items():
@@ -201,7 +228,6 @@ class GraphScene(QGraphicsScene):
             edge.update_path()
         self._sync_frames(unit_of)
         self._block_members = members
-        self._block_results = {}
         self._summarise_blocks(members)
 
     def _sync_frames(self, unit_of: dict[str, str | None]) -> None:
@@ -224,18 +250,22 @@ class GraphScene(QGraphicsScene):
         from engine.teaching import layer_flops
 
         graph, analysis = self.document.graph, self.document.analysis
+        for gid in [g for g in self._block_results if g not in members]:
+            del self._block_results[gid]
         for gid, inside in members.items():
-            # The analysis reuses the result of every layer it did not recompute: a block none of whose layers
-            # changed keeps its summary (one edit on DenseNet121 touches one block, not nine).
-            key = tuple(analysis.results.get(n) for n in inside)
-            if self._block_results.get(gid) == key and all(a is b for a, b in zip(self._block_results[gid], key)):
-                continue
-            self._block_results[gid] = key
             inner = set(inside)
             entering = [e for n in inside for e in graph.inputs_of(n) if e.source not in inner and not e.is_mask]
             leaving = list(dict.fromkeys(n for n in inside for e in graph.outputs_of(n) if e.target not in inner))
             if not leaving:
                 leaving = [n for n in inside if not graph.outputs_of(n)]
+            # The analysis reuses the result of every layer it did not recompute: a block whose layers, wires and
+            # name did not change keeps its summary (one edit on DenseNet121 touches one block, not nine).
+            results = tuple(analysis.results.get(n) for n in inside)
+            key = (graph.groups[gid].name, tuple(inside), tuple(entering), tuple(leaving), results)
+            known = self._block_results.get(gid)
+            if known is not None and known[:4] == key[:4] and all(a is b for a, b in zip(known[4], results)):
+                continue
+            self._block_results[gid] = key
 
             def shape_of(node_id: str, output: int = 0) -> str:
                 result = analysis.results.get(node_id)
@@ -265,12 +295,10 @@ class GraphScene(QGraphicsScene):
 
     def _on_analysed(self, analysis: Analysis) -> None:
         changed: set[EdgeItem] = set()
-        if self.blocks:
-            graph = self.document.graph
-            if any(n not in graph for inside in self._block_members.values() for n in inside):
-                self.sync_blocks()  # layers of a block were deleted: the boxes follow first
-            else:
-                self._summarise_blocks(self._block_members)
+        if self._blocks_dirty:
+            self.sync_blocks()  # layers or blocks were added, deleted or regrouped: the boxes follow first
+        elif self.blocks:
+            self._summarise_blocks(self._block_members)
         for node_id, item in self.nodes.items():
             result = analysis.results.get(node_id)
             diags = analysis.diagnostics_for(node_id)
