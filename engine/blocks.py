@@ -72,11 +72,12 @@ def prefix_blocks(graph: NetworkGraph, min_members: int = MIN_MEMBERS) -> list[B
             members.setdefault(chain[-1], []).append(n)
             for outer, inner in zip([None, *chain], chain):
                 parents.setdefault(inner, outer)
-        for p in sorted(parents, key=lambda p: _depth(p, parents)):
-            plans.append(BlockPlan(p, parents[p], tuple(members.get(p, ()))))
-        assigned = {n for plan in plans for n in plan.members}
-        plans += _checkpoint_blocks(graph, [n for n in nodes if n not in assigned], min_members)
-        plans += _stem_and_head(graph, nodes, plans)
+        scope_plans = [BlockPlan(p, parents[p], tuple(members.get(p, ()))) for p in sorted(parents, key=lambda p: _depth(p, parents))]
+        assigned = {n for plan in scope_plans for n in plan.members}
+        scope_plans += _checkpoint_blocks(graph, [n for n in nodes if n not in assigned], min_members)
+        # The stem and head of this model only: the blocks of the other nested models are not its stages.
+        scope_plans += _stem_and_head(graph, nodes, scope_plans)
+        plans += scope_plans
     return plans
 
 
@@ -113,6 +114,8 @@ def _stem_and_head(graph: NetworkGraph, nodes: list[str], plans: list[BlockPlan]
     order = [n for n in nx.topological_sort(g) if n in set(nodes)]
     position = {n: i for i, n in enumerate(order)}
     placed = [position[n] for n in inside if n in position]
+    if not placed:
+        return []
     start, end = min(placed), max(placed)
     taken = {p.name for p in plans}
     out = []

@@ -16,7 +16,7 @@ Positions are top-left corners of layer boxes of `NODE_SIZE`, the canvas's box s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,9 @@ NODE_SIZE = (210.0, 78.0)
 GAP_X, GAP_Y = 50.0, 56.0
 #: Above this many layers the Sugiyama layout (pure Python) takes seconds: layers go in rows instead.
 SUGIYAMA_LIMIT = 2500
+#: grandalf's work grows with the square of a layer's wires (a Concatenate of 1,000 branches takes seconds): above
+#: this many wires on one layer, rows instead (no keras.applications model has a layer with more than 20).
+SUGIYAMA_MAX_DEGREE = 150
 
 Point = tuple[float, float]
 
@@ -53,9 +56,14 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
     themselves and placed under the box, ready for when it is expanded."""
     order = {n: i for i, n in enumerate(graph.node_ids())}
     unit = {n: graph.collapsed_unit(n) or n for n in graph.node_ids()}
-    wires = {(unit[e.source], unit[e.target]) for e in graph.edges() if unit[e.source] != unit[e.target]}
+    edges = graph.edges()
+    wires = {(unit[e.source], unit[e.target]) for e in edges if unit[e.source] != unit[e.target]}
     units = list(dict.fromkeys(unit[n] for n in graph.node_ids()))
-    if len(units) > SUGIYAMA_LIMIT:
+    degree: dict[str, int] = {}
+    for a, b in wires:
+        degree[a] = degree.get(a, 0) + 1
+        degree[b] = degree.get(b, 0) + 1
+    if len(units) > SUGIYAMA_LIMIT or max(degree.values(), default=0) > SUGIYAMA_MAX_DEGREE:
         return Layout(layered_positions(graph))
     members: dict[str, list[str]] = {}  # one pass: each unit's layers, in the graph's order
     for n in graph.node_ids():
@@ -68,17 +76,19 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
             layout.blocks[u] = pos
         else:
             layout.positions[u] = pos
+    inner: dict[str, set[tuple[str, str]]] = {}  # the wires inside each collapsed block, in one pass
+    for e in edges:
+        if unit[e.source] == unit[e.target] != e.source and e.source != e.target:
+            inner.setdefault(unit[e.source], set()).add((e.source, e.target))
     for gid, (bx, by) in layout.blocks.items():  # the layers inside, laid out among themselves under the box
-        inside = set(members[gid])
-        inner = {(e.source, e.target) for e in graph.edges() if e.source in inside and e.target in inside and e.source != e.target}
-        local, local_routes = _sugiyama(members[gid], inner, order, node_size)
+        local, local_routes = _sugiyama(members[gid], inner.get(gid, set()), order, node_size)
         x0 = min(x for x, _ in local.values())
         y0 = min(y for _, y in local.values())
         for n, (x, y) in local.items():
             layout.positions[n] = (x - x0 + bx, y - y0 + by)
         for wire, points in local_routes.items():
             layout.routes[wire] = [(x - x0 + bx, y - y0 + by) for x, y in points]
-    for e in graph.edges():
+    for e in edges:
         key = (unit[e.source], unit[e.target])
         if key[0] != key[1] and key in unit_routes:
             layout.routes[(e.source, e.target)] = unit_routes[key]
@@ -94,8 +104,92 @@ def auto_layout(graph: NetworkGraph, node_size: Point = NODE_SIZE) -> Layout:
     return layout
 
 
-def _sugiyama(nodes: list[str], wires: Iterable[tuple[str, str]], order: Mapping[str, int], node_size: Point) -> tuple[dict[str, Point], dict[tuple[str, str], list[Point]]]:
-    """grandalf's layout of boxes ``nodes`` joined by ``wires``: top-left corners and routes of long wires."""
+def _sugiyama(nodes: list[str], wires: Iterable[tuple[str, str]], order: Mapping[str, int],
+              node_size: Point) -> tuple[dict[str, Point], dict[tuple[str, str], list[Point]]]:
+    """A layered layout of boxes ``nodes`` joined by ``wires``: top-left corners and routes of long wires.
+    Connected parts side by side, the largest first; a part that is one chain is a column, any other part is
+    laid out by grandalf."""
+    w, h = node_size
+    wires_list = list(wires)
+    # Connected parts found by networkx: grandalf's own Graph() merges them pairwise, quadratic in the layers
+    # (1.7 s of NASNetLarge's 2.4 s layout).
+    parts = nx.Graph()
+    parts.add_nodes_from(nodes)
+    parts.add_edges_from(wires_list)
+    by_part: dict[str, int] = {}
+    for index, part in enumerate(nx.connected_components(parts)):
+        for n in part:
+            by_part[n] = index
+    part_wires: dict[int, list[tuple[str, str]]] = {}
+    for a, b in wires_list:
+        part_wires.setdefault(by_part[a], []).append((a, b))
+    part_nodes: dict[int, list[str]] = {}
+    for n in nodes:
+        part_nodes.setdefault(by_part[n], []).append(n)
+    positions: dict[str, Point] = {}
+    routes: dict[tuple[str, str], list[Point]] = {}
+    left = 0.0
+    for i in sorted(part_nodes, key=lambda i: (-len(part_nodes[i]), min(order[n] for n in part_nodes[i]))):
+        members, inner = part_nodes[i], part_wires.get(i, [])
+        chain = _as_chain(members, inner)
+        if chain is not None:  # a plain chain is a column: what grandalf would give, without its cost (quadratic in its length)
+            for k, n in enumerate(chain):
+                positions[n] = (left, k * (h + GAP_Y))
+            left += w + 2 * GAP_X
+            continue
+        size = len(members) + len(inner)
+        run = lambda members=members, inner=inner: _grandalf(members, inner, order, node_size)  # noqa: E731
+        local, local_routes = run() if size < 200 else _with_deep_stack(run, depth=size)
+        xs = [x for x, _ in local.values()]
+        ys = [y for _, y in local.values()]
+        dx, dy = left - min(xs), -min(ys)
+        for n, (x, y) in local.items():
+            positions[n] = (x + dx, y + dy)
+        for wire, points in local_routes.items():
+            routes[wire] = [(x + dx, y + dy) for x, y in points]
+        left += max(xs) - min(xs) + w + 2 * GAP_X
+    return positions, routes
+
+
+#: Stack for the thread grandalf runs in: its Tarjan search and block placement recurse once per layer in a chain.
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+
+
+def _with_deep_stack(run: Callable[[], Any], depth: int) -> Any:
+    """``run()`` in a fresh thread with a large stack and a recursion limit above ``depth``, whatever the caller's
+    own stack holds (the Qt event loop, an undo stack's redo): grandalf recurses once per layer of a chain and
+    raises the limit only to the layer count, which a 1,000-layer chain exceeds under the editor's own frames."""
+    import sys
+    import threading
+
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(run())
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            failure.append(exc)
+
+    limit = sys.getrecursionlimit()
+    previous = threading.stack_size()
+    try:
+        threading.stack_size(_DEEP_STACK_BYTES)
+        sys.setrecursionlimit(max(limit, 2 * depth + 1000))
+        worker = threading.Thread(target=target, name="layout", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def _grandalf(nodes: list[str], wires: list[tuple[str, str]], order: Mapping[str, int],
+              node_size: Point) -> tuple[dict[str, Point], dict[tuple[str, str], list[Point]]]:
+    """grandalf's Sugiyama layout of one connected part: top-left corners and routes of long wires."""
     from grandalf.graphs import Edge as GEdge
     from grandalf.graphs import Vertex, graph_core
     from grandalf.layouts import SugiyamaLayout
@@ -116,50 +210,40 @@ def _sugiyama(nodes: list[str], wires: Iterable[tuple[str, str]], order: Mapping
     vertices = {n: Vertex(n) for n in nodes}
     for v in vertices.values():
         v.view = _Box()
-    wires = list(wires)
     edges = []
     for a, b in wires:
         edge = GEdge(vertices[a], vertices[b])
         edge.view = _Wire()
         edges.append(edge)
-    positions: dict[str, Point] = {}
+    component = graph_core(list(vertices.values()), edges)
+    sugiyama = SugiyamaLayout(component)
+    sugiyama.xspace, sugiyama.yspace = GAP_X, GAP_Y
+    roots = sorted((v for v in component.sV if not v.e_in()), key=lambda v: order[v.data])
+    sugiyama.init_all(roots=roots or None, optimize=True)
+    sugiyama.draw(2)
+    positions = {v.data: (v.view.xy[0] - w / 2, v.view.xy[1]) for v in component.sV}
     routes: dict[tuple[str, str], list[Point]] = {}
-    left = 0.0
-    # Connected parts found by networkx: grandalf's own Graph() merges them pairwise, quadratic in the layers
-    # (1.7 s of NASNetLarge's 2.4 s layout).
-    parts = nx.Graph()
-    parts.add_nodes_from(nodes)
-    parts.add_edges_from(wires_list := list(wires))
-    by_part: dict[str, int] = {}
-    for index, part in enumerate(nx.connected_components(parts)):
-        for n in part:
-            by_part[n] = index
-    part_edges: dict[int, list[Any]] = {}
-    for edge, (a, _) in zip(edges, wires_list):
-        part_edges.setdefault(by_part[a], []).append(edge)
-    part_vertices: dict[int, list[Any]] = {}
-    for n in nodes:
-        part_vertices.setdefault(by_part[n], []).append(vertices[n])
-    components = sorted((graph_core(part_vertices[i], part_edges.get(i, [])) for i in part_vertices),
-                        key=lambda c: (-len(c.sV), min(order[v.data] for v in c.sV)))
-    for component in components:
-        sugiyama = SugiyamaLayout(component)
-        sugiyama.xspace, sugiyama.yspace = GAP_X, GAP_Y
-        roots = sorted((v for v in component.sV if not v.e_in()), key=lambda v: order[v.data])
-        sugiyama.init_all(roots=roots or None, optimize=True)
-        sugiyama.draw(2)
-        xs = [v.view.xy[0] for v in component.sV]
-        ys = [v.view.xy[1] for v in component.sV]
-        dx, dy = left - min(xs) + w / 2, -min(ys)
-        for v in component.sV:
-            x, y = v.view.xy
-            positions[v.data] = (x + dx - w / 2, y + dy)
-        for e in component.sE:
-            inner = e.view.points[1:-1]
-            if inner:
-                routes[(e.v[0].data, e.v[1].data)] = [(x + dx, y + dy + h / 2) for x, y in inner]
-        left += max(xs) - min(xs) + w + 2 * GAP_X
+    for e in component.sE:
+        inner = e.view.points[1:-1]
+        if inner:
+            routes[(e.v[0].data, e.v[1].data)] = [(x, y + h / 2) for x, y in inner]
     return positions, routes
+
+
+def _as_chain(nodes: list[str], wires: list[tuple[str, str]]) -> list[str] | None:
+    """``nodes`` from first to last if the wires join them into one chain (each layer feeds the next), else None."""
+    if len(wires) != len(nodes) - 1:
+        return None
+    after = dict(wires)
+    if len(after) != len(wires) or len(set(after.values())) != len(wires):
+        return None  # a layer with two wires out, or two wires in
+    start = [n for n in nodes if n not in set(after.values())]
+    if len(start) != 1:
+        return None
+    out = [start[0]]
+    while out[-1] in after and len(out) <= len(nodes):
+        out.append(after[out[-1]])
+    return out if len(out) == len(nodes) else None
 
 
 def _slot_order(graph: NetworkGraph, positions: dict[str, Point]) -> None:
@@ -219,11 +303,14 @@ def route_wires(
     """Routes for the wires whose straight run from the source's bottom to the target's top would pass
     under another layer: down beside the layers in the way, on the side nearer the wire."""
     w, h = node_size
-    cell = 4 * h
-    grid: dict[int, list[str]] = {}
-    for n, (_x, y) in positions.items():
-        for row in range(int(y // cell), int((y + h) // cell) + 1):
-            grid.setdefault(row, []).append(n)
+    cell_h, cell_w = 4 * h, 2 * w
+    # A grid of cells in both directions: a wire looks only at the layers in the cells it crosses (a row of
+    # 1,000 branches into one Concatenate is not 1,000 x 1,000 checks).
+    grid: dict[tuple[int, int], list[str]] = {}
+    for n, (x, y) in positions.items():
+        for row in range(int(y // cell_h), int((y + h) // cell_h) + 1):
+            for col in range(int(x // cell_w), int((x + w) // cell_w) + 1):
+                grid.setdefault((row, col), []).append(n)
     routes: dict[tuple[str, str], list[Point]] = {}
     for source, target in wires:
         if source not in positions or target not in positions:
@@ -234,19 +321,24 @@ def route_wires(
             continue
         seen: set[str] = set()
         blockers = []
-        for row in range(int(y0 // cell), int(y1 // cell) + 1):
-            for n in grid.get(row, ()):
-                if n in seen or n in (source, target):
-                    continue
-                seen.add(n)
-                nx_, ny = positions[n]
-                if ny + h <= y0 or ny >= y1:
-                    continue
-                # Where the straight wire is at this layer's height.
-                t = ((ny + h / 2) - y0) / (y1 - y0)
-                at = x0 + (x1 - x0) * t
-                if nx_ - 4 < at < nx_ + w + 4:
-                    blockers.append(n)
+        for row in range(int(y0 // cell_h), int(y1 // cell_h) + 1):
+            # Where the wire runs horizontally while it crosses this row of cells.
+            top, bottom = max(y0, row * cell_h - h), min(y1, (row + 1) * cell_h)
+            xa = x0 + (x1 - x0) * (top - y0) / (y1 - y0)
+            xb = x0 + (x1 - x0) * (bottom - y0) / (y1 - y0)
+            for col in range(int((min(xa, xb) - w - 4) // cell_w), int((max(xa, xb) + 4) // cell_w) + 1):
+                for n in grid.get((row, col), ()):
+                    if n in seen or n in (source, target):
+                        continue
+                    seen.add(n)
+                    nx_, ny = positions[n]
+                    if ny + h <= y0 or ny >= y1:
+                        continue
+                    # Where the straight wire is at this layer's height.
+                    t = ((ny + h / 2) - y0) / (y1 - y0)
+                    at = x0 + (x1 - x0) * t
+                    if nx_ - 4 < at < nx_ + w + 4:
+                        blockers.append(n)
         if not blockers:
             continue
         lefts = min(positions[n][0] for n in blockers) - margin
