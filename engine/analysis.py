@@ -542,6 +542,21 @@ def _network_diagnostics(graph: NetworkGraph, structure: _Structure) -> Iterable
         for n in sorted(nodes, key=lambda n: node_data[n].get("named", 0))[1:]:
             yield Diagnostic("error", "duplicate-name", f"Two layers are called {name}; Keras needs unique names.",
                              f"Rename this one: {name} was taken first by another layer.", n)
+    # A nested model is one operation of the model around it: its name must differ from that model's other operations'.
+    models_named: dict[tuple[str | None, str], str] = {}
+    for gid, group in graph.groups.items():
+        if group.kind != "model" or group.shares is not None:
+            continue
+        scope = (graph.model_group(group.parent), group.name)
+        clash = named.get(scope)
+        if clash:
+            yield Diagnostic("error", "duplicate-name", f"The nested model {group.name} and the layer {group.name} have the same name; "
+                             "Keras needs unique names in a model.", f"Rename the layer {group.name} or the nested model.", clash[0])
+        elif scope in models_named:
+            inside = graph.group_members(gid)
+            yield Diagnostic("error", "duplicate-name", f"Two nested models are called {group.name}; Keras needs unique names in a model.",
+                             f"Rename one of the nested models called {group.name}.", inside[0] if inside else None)
+        models_named.setdefault(scope, gid)
     if len(structure.components) > 1:
         index = {n: i for i, n in enumerate(structure.order)}
         parts = sorted(structure.components, key=lambda c: (-len(c), min(index[n] for n in c)))

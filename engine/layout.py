@@ -16,6 +16,7 @@ Positions are top-left corners of layer boxes of `NODE_SIZE`, the canvas's box s
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -303,14 +304,14 @@ def route_wires(
     """Routes for the wires whose straight run from the source's bottom to the target's top would pass
     under another layer: down beside the layers in the way, on the side nearer the wire."""
     w, h = node_size
-    cell_h, cell_w = 4 * h, 2 * w
-    # A grid of cells in both directions: a wire looks only at the layers in the cells it crosses (a row of
-    # 1,000 branches into one Concatenate is not 1,000 x 1,000 checks).
-    grid: dict[tuple[int, int], list[str]] = {}
+    # Layers by the height of their top edge, each such row sorted by x: a wire finds the layers in its way by
+    # bisection, row by row (a fan of 1,000 branches is not 1,000 x 1,000 checks).
+    rows: dict[float, list[tuple[float, str]]] = {}
     for n, (x, y) in positions.items():
-        for row in range(int(y // cell_h), int((y + h) // cell_h) + 1):
-            for col in range(int(x // cell_w), int((x + w) // cell_w) + 1):
-                grid.setdefault((row, col), []).append(n)
+        rows.setdefault(y, []).append((x, n))
+    tops = sorted(rows)
+    row_xs = {y: [x for x, _ in sorted(rows[y])] for y in tops}
+    row_names = {y: [n for _, n in sorted(rows[y])] for y in tops}
     routes: dict[tuple[str, str], list[Point]] = {}
     for source, target in wires:
         if source not in positions or target not in positions:
@@ -319,26 +320,15 @@ def route_wires(
         x0, y0, x1, y1 = sx + w / 2, sy + h, tx + w / 2, ty
         if y1 <= y0:
             continue
-        seen: set[str] = set()
         blockers = []
-        for row in range(int(y0 // cell_h), int(y1 // cell_h) + 1):
-            # Where the wire runs horizontally while it crosses this row of cells.
-            top, bottom = max(y0, row * cell_h - h), min(y1, (row + 1) * cell_h)
-            xa = x0 + (x1 - x0) * (top - y0) / (y1 - y0)
-            xb = x0 + (x1 - x0) * (bottom - y0) / (y1 - y0)
-            for col in range(int((min(xa, xb) - w - 4) // cell_w), int((max(xa, xb) + 4) // cell_w) + 1):
-                for n in grid.get((row, col), ()):
-                    if n in seen or n in (source, target):
-                        continue
-                    seen.add(n)
-                    nx_, ny = positions[n]
-                    if ny + h <= y0 or ny >= y1:
-                        continue
-                    # Where the straight wire is at this layer's height.
-                    t = ((ny + h / 2) - y0) / (y1 - y0)
-                    at = x0 + (x1 - x0) * t
-                    if nx_ - 4 < at < nx_ + w + 4:
-                        blockers.append(n)
+        # Rows whose layers overlap the wire's height: top edge strictly between y0 - h and y1.
+        for top in tops[bisect.bisect_right(tops, y0 - h):bisect.bisect_left(tops, y1)]:
+            at = x0 + (x1 - x0) * (((top + h / 2) - y0) / (y1 - y0))  # where the straight wire is at this row's middle
+            xs = row_xs[top]
+            for i in range(bisect.bisect_right(xs, at - w - 4), bisect.bisect_left(xs, at + 4)):
+                n = row_names[top][i]
+                if n not in (source, target):
+                    blockers.append(n)
         if not blockers:
             continue
         lefts = min(positions[n][0] for n in blockers) - margin

@@ -190,3 +190,26 @@ def soak(design: str, seed: int, steps: int, *, scene: bool = True, settle: Any 
 
 #: PySide6 can crash collecting many unparented QObject cycles mid-run: they are kept to the end of the process.
 _KEEP: list[Any] = []
+
+
+def valid_designs(design: str, seed: int, steps: int, every: int = 5) -> Any:
+    """Random edits that keep the design valid (an edit that makes the analysis report an error is undone):
+    yields the graph after every ``every`` edits that were kept, for the property test that exports and builds it."""
+    from gui.document import Document, EditRefused
+
+    rng = random.Random(seed)
+    doc = Document(design_graph(design))
+    _KEEP.append(doc)
+    kept = 0
+    for _ in range(steps):
+        index = doc.undo_stack.index()
+        try:
+            _edit(rng, doc, rng.choice(VERBS))
+        except EditRefused:
+            continue
+        if not analyse(doc.graph).is_valid:
+            doc.undo_stack.setIndex(index)
+            continue
+        kept += 1
+        if kept % every == 0:
+            yield doc.graph

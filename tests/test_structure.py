@@ -262,6 +262,16 @@ def test_an_input_inside_a_nested_model_is_an_error_on_that_input() -> None:
         generate_code(graph, formatted=False)
 
 
+def test_a_nested_model_named_like_a_layer_around_it_is_a_duplicate_name_not_a_keras_error() -> None:
+    doc = corpus_document("siamese_network")
+    graph = doc.graph
+    model = next(g for g, group in graph.groups.items() if group.kind == "model" and group.shares is None)
+    doc.editor.rename_group(model, "left")  # the name of an Input of the outer model
+    assert [(d.code, d.node) for d in analyse(graph).errors] == [("duplicate-name", graph.find("left"))]
+    with pytest.raises(CodegenError, match="same name"):
+        generate_code(graph, formatted=False)
+
+
 def test_convnext_opens_in_the_editor_with_its_blocks(tmp_path: Path) -> None:
     path = tmp_path / "ConvNeXtTiny.keras"
     with zipfile.ZipFile(path, "w") as archive:
@@ -296,3 +306,25 @@ def test_a_branching_design_of_1000_layers_lays_out_under_a_deep_call_stack() ->
         graph.connect(b, merge)
     layout = _at_depth(sys.getrecursionlimit() - 200, lambda: auto_layout(graph))
     assert set(layout.positions) == set(graph.node_ids())
+
+
+# -- export never fails on a design the analysis accepts ---------------------------------------------------
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("design", ["corpus:siamese_network", "corpus:lstm_seq2seq", "example:densenet_block.json"])
+def test_random_valid_designs_export_and_build_in_keras_with_equal_counts(design: str) -> None:
+    import math
+
+    from tests.soak import valid_designs
+
+    built = 0
+    for graph in valid_designs(design, seed=3, steps=120, every=6):
+        analysis = analyse(graph)
+        namespace: dict = {}
+        exec(compile(generate_code(graph, formatted=False), "exported.py", "exec"), namespace)  # noqa: S102 - our own export
+        model = namespace["build_model"]()
+        trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+        assert (model.count_params(), trainable) == (analysis.total_params, analysis.trainable_params)
+        built += 1
+    assert built >= 3
