@@ -22,7 +22,7 @@ import networkx as nx
 from engine.graph import MASK_SLOT, NetworkGraph
 from engine.layers import ParamCount, ShapeError, Tensor, fmt_shape, get_spec
 
-__all__ = ["Analysis", "Analyzer", "Diagnostic", "LayerResult", "analyse", "merge_fix"]
+__all__ = ["Analysis", "Analyzer", "Diagnostic", "LayerResult", "analyse", "frozen_count", "merge_fix"]
 
 Severity = Literal["error", "warning"]
 Status = Literal["ok", "error", "unknown"]
@@ -171,7 +171,8 @@ class Analyzer:
             data = nodes[node_id]
             # A layer on a cycle names the others in its message: their names are part of what it depends on.
             on_cycle = tuple(nodes[n]["name"] for n in cycles[node_id]) if node_id in cycles else None
-            key = (data["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, on_cycle, bad_output)
+            frozen = not data["trainable"] or (data.get("group") is not None and graph.frozen_by(node_id) is not None)
+            key = (data["rev"], tuple((k, o) for k, _, o in edges), inputs, masks, on_cycle, bad_output, frozen)
             cached = self._cache.get(node_id)
             if cached is not None and cached[0] == key:
                 result, node_diags = cached[1], cached[2]
@@ -188,7 +189,7 @@ class Analyzer:
                 self._cache[node_id] = (key, result, node_diags)
                 self.recomputed += 1
             else:
-                result, node_diags = _analyse_node(graph, node_id, data, inputs, cycles.get(node_id), masks)
+                result, node_diags = _analyse_node(graph, node_id, data, inputs, cycles.get(node_id), masks, frozen)
                 self._cache[node_id] = (key, result, node_diags)
                 self.recomputed += 1
             results[node_id] = result
@@ -341,7 +342,7 @@ def _kahn(pred: dict, succ: dict, index: dict[str, int]) -> list[str]:
 
 def _analyse_node(
     graph: NetworkGraph, node_id: str, data: dict[str, Any], inputs: tuple[Tensor | None, ...], cycle: list[str] | None,
-    masks: tuple[Tensor | None, ...] = (),
+    masks: tuple[Tensor | None, ...] = (), frozen: bool = False,
 ) -> tuple[LayerResult, list[Diagnostic]]:
     n_edges = len(inputs)
     spec = get_spec(data["type"])
@@ -394,11 +395,20 @@ def _analyse_node(
             "the TensorFlow operation inside, and most cannot.",
             "Convert them first with ops.cast to float32, or wire the mask to a layer's mask input.", node_id,
         ))
+    if frozen and count.trainable:
+        count = frozen_count(graph, node_id, count)
     own = None
     if owner is not None:
         own = count
         count = ParamCount(0, 0, f"shares the weights of {graph.nx_graph._node[owner]['name']} (counted there)")
     return LayerResult(node_id, "ok", out, count, inputs, tuple(extra), own), diags
+
+
+def frozen_count(graph: NetworkGraph, node_id: str, count: ParamCount) -> ParamCount:
+    """A frozen layer's weights, all non-trainable as Keras counts them (BatchNormalization's gamma and beta too)."""
+    model = graph.frozen_by(node_id)
+    why = f"the nested model {graph.groups[model].name} is frozen" if model is not None else "the layer is frozen (trainable=False)"
+    return ParamCount(0, count.total, f"{count.formula}; all non-trainable: {why}")
 
 
 def _shared_diagnostics(graph: NetworkGraph, results: dict[str, LayerResult]) -> Iterable[Diagnostic]:
@@ -410,7 +420,7 @@ def _shared_diagnostics(graph: NetworkGraph, results: dict[str, LayerResult]) ->
         if owner is None or result.own_params is None or owner not in results:
             continue
         mine, theirs = result.own_params, results[owner].params
-        if theirs is not None and (mine.trainable, mine.non_trainable) != (theirs.trainable, theirs.non_trainable):
+        if theirs is not None and mine.total != theirs.total:  # the weights' sizes (frozen or not, they are the same weights)
             first = results[owner].inputs[0] if results[owner].inputs else None
             yield Diagnostic(
                 "error", "shared-mismatch",

@@ -145,8 +145,9 @@ def layer_call(layer_type: str, params: Mapping[str, Any], name: str | None) -> 
     return f"layers.{layer_type}({', '.join(args)})"
 
 
-def layer_args(layer_type: str, params: Mapping[str, Any], name: str | None, call_params: tuple[str, ...] = ()) -> list[str]:
-    """The argument texts of `layer_call` (``call_params`` are left for the call itself)."""
+def layer_args(layer_type: str, params: Mapping[str, Any], name: str | None, call_params: tuple[str, ...] = (),
+               trainable: bool = True) -> list[str]:
+    """The argument texts of `layer_call` (``call_params`` are left for the call itself; ``trainable=False`` for a frozen layer)."""
     spec = get_spec(layer_type)
     args: list[str] = []
     keyword_only = False
@@ -166,6 +167,8 @@ def layer_args(layer_type: str, params: Mapping[str, Any], name: str | None, cal
         else:
             keyword_only = True
             args.append(f"{p.name}={text}")
+    if not trainable:
+        args.append("trainable=False")
     if name is not None:
         args.append(f"name={py_literal(name)}")
     return args
@@ -379,9 +382,11 @@ class _Writer:
                 obj = identifier(f"{self.g.nodes[key]['name']}_layer", self.taken)
                 self.layer_objects[key] = obj
                 owner_data = self.g.nodes[key]
-                lines += wrap_call(indent, f"{obj} = {self.layer_class(spec)}", layer_args(owner_data["type"], owner_data["params"], owner_data["name"], spec.call_params), "")
+                lines += wrap_call(indent, f"{obj} = {self.layer_class(spec)}", layer_args(owner_data["type"], owner_data["params"], owner_data["name"],
+                                                                                          spec.call_params, owner_data["trainable"]), "")
             return lines + [f"{pad}{target} = {self.layer_objects[key]}({', '.join(args)})"]
-        return wrap_call(indent, f"{target} = {self.layer_class(spec)}", layer_args(data["type"], data["params"], data["name"], spec.call_params), f"({', '.join(args)})")
+        return wrap_call(indent, f"{target} = {self.layer_class(spec)}", layer_args(data["type"], data["params"], data["name"], spec.call_params,
+                                                                                    data["trainable"]), f"({', '.join(args)})")
 
     def op_name_taken(self, function: str) -> bool:
         """A layer already has the name Keras would give this operation (``add``, ``add_1``, ...)."""
@@ -434,7 +439,11 @@ class _Writer:
         lines += self.scope(group, self.members(group), local, 4)
         in_text = local[ins[0]] if len(ins) == 1 else f"[{', '.join(local[r] for r in ins)}]"
         out_text = local[outs[0]] if len(outs) == 1 else f"[{', '.join(local[r] for r in outs)}]"
-        lines += wrap_call(4, "return keras.Model", [f"inputs={in_text}", f"outputs={out_text}", f"name={py_literal(info.name)}"], "")
+        if info.trainable:
+            lines += wrap_call(4, "return keras.Model", [f"inputs={in_text}", f"outputs={out_text}", f"name={py_literal(info.name)}"], "")
+        else:  # frozen, as the transfer-learning guide writes it: every weight inside non-trainable
+            lines += wrap_call(4, "model = keras.Model", [f"inputs={in_text}", f"outputs={out_text}", f"name={py_literal(info.name)}"], "")
+            lines += ["    model.trainable = False", "    return model"]
         return lines
 
 
@@ -497,7 +506,7 @@ def repeated_blocks(graph: NetworkGraph) -> list[Repeat]:
         position = {n: i for i, n in enumerate(members)}
         exit_node = exits.pop()
         signature = tuple(
-            (graph.node(n).type, json.dumps(dict(graph.node(n).params), sort_keys=True, default=str), suffix, n == exit_node,
+            (graph.node(n).type, json.dumps(dict(graph.node(n).params), sort_keys=True, default=str), graph.node(n).trainable, suffix, n == exit_node,
              tuple(("in" if e.source not in inner else position[e.source], e.slot, e.output) for e in graph.inputs_of(n)))
             for n, suffix in zip(members, suffixes)
         )
@@ -528,7 +537,8 @@ def _model_source(graph: NetworkGraph, model_name: str, repeats: list[Repeat] | 
         writer = _Writer(graph, analysis)
         for n in order[1:]:
             data = g.nodes[n]
-            lines += wrap_call(12, writer.layer_class(get_spec(data["type"])), layer_args(data["type"], data["params"], data["name"]), ",")
+            lines += wrap_call(12, writer.layer_class(get_spec(data["type"])), layer_args(data["type"], data["params"], data["name"],
+                                                                                      trainable=data["trainable"]), ",")
         lines.append("        ],")
         lines.append(f"        name={py_literal(model_name)},")
         lines.append("    )")

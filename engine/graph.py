@@ -73,6 +73,8 @@ class Group:
     shares: str | None = None
     #: A block drawn as one box (its layers hidden) on the canvas; saved with the design.
     collapsed: bool = False
+    #: False for a frozen nested model (Keras's ``model.trainable = False``): every weight inside is non-trainable.
+    trainable: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Node:
     group: str | None = None
     #: When the node got its name (larger: later); of two layers with one name, the later one is at fault.
     name_order: int = 0
+    #: False for a frozen layer (Keras's ``trainable=False``); a layer inside a frozen nested model is frozen too (`NetworkGraph.is_frozen`).
+    trainable: bool = True
 
     @property
     def spec(self) -> LayerSpec:
@@ -164,7 +168,7 @@ class NetworkGraph:
         self._next_suffix: dict[str, int] = {}
         #: Bumped when groups are added, changed or removed (the derived group facts below are recomputed then).
         self._groups_version = 0
-        self._group_facts: tuple[tuple[int, int, int], dict[str, str | None], dict[str, str | None], dict[str | None, list[str]]] | None = None
+        self._group_facts: tuple[Any, ...] | None = None
         #: Bumped when nodes or edges are added or removed.
         self.structure_rev = 0
         #: Bumped on every change.
@@ -190,7 +194,7 @@ class NetworkGraph:
         data = self._data(node_id)
         # Read-only: parameters change through set_params, never through a Node.
         return Node(node_id, data["type"], data["name"], MappingProxyType(data["params"]), data["position"], data.get("shares"),
-                    data.get("group"), data["named"])
+                    data.get("group"), data["named"], data["trainable"])
 
     def nodes(self) -> Iterator[Node]:
         for node_id in self._g.nodes:
@@ -257,7 +261,7 @@ class NetworkGraph:
             self._emit(GraphEvent("groups_changed", node_id), structural=False)
 
     def update_group(self, group_id: str, **changes: Any) -> None:
-        """Change a group's ``name``, ``parent`` or ``collapsed``."""
+        """Change a group's ``name``, ``parent``, ``collapsed`` or ``trainable`` (a nested model's)."""
         group = self.groups.get(group_id)
         if group is None:
             raise GraphError(f"there is no group with id {group_id!r}")
@@ -287,14 +291,16 @@ class NetworkGraph:
             return name
         return next(f"{name}_{i}" for i in itertools.count(2) if f"{name}_{i}" not in taken)
 
-    def _facts(self) -> tuple[dict[str, str | None], dict[str, str | None], dict[str | None, list[str]]]:
-        """For every group: its innermost nested model, its outermost collapsed group, and each group's children.
+    def _facts(self) -> tuple[dict[str, str | None], dict[str, str | None], dict[str | None, list[str]], dict[str, str | None]]:
+        """For every group: its innermost nested model, its outermost collapsed group, each group's children, and the
+        outermost frozen nested model around it.
         One pass over the groups, parents first, redone only after groups change: asking for the model or the
         collapsed box of every layer costs O(1) each, however deeply blocks nest."""
         key = (id(self.groups), self._groups_version, len(self.groups))
         if self._group_facts is None or self._group_facts[0] != key:
             model: dict[str, str | None] = {}
             collapsed: dict[str, str | None] = {}
+            frozen: dict[str, str | None] = {}
             children: dict[str | None, list[str]] = {}
             for gid, group in self.groups.items():
                 children.setdefault(group.parent if group.parent in self.groups else None, []).append(gid)
@@ -306,13 +312,17 @@ class NetworkGraph:
                 model[gid] = gid if group.kind == "model" else (model[parent] if parent is not None else None)
                 outer = collapsed[parent] if parent is not None else None
                 collapsed[gid] = outer if outer is not None else (gid if group.collapsed else None)
+                outer = frozen[parent] if parent is not None else None
+                frozen[gid] = outer if outer is not None else (gid if group.kind == "model" and not group.trainable else None)
                 stack.extend(reversed(children.get(gid, [])))
             for gid in self.groups:  # groups on a loop of parents (a damaged design): the slow, safe way
                 if gid not in model:
-                    model[gid] = next((g for g in self.group_ancestors(gid) if self.groups[g].kind == "model"), None)
-                    collapsed[gid] = next((g for g in reversed(self.group_ancestors(gid)) if self.groups[g].collapsed), None)
-            self._group_facts = (key, model, collapsed, children)
-        return self._group_facts[1], self._group_facts[2], self._group_facts[3]
+                    around = self.group_ancestors(gid)
+                    model[gid] = next((g for g in around if self.groups[g].kind == "model"), None)
+                    collapsed[gid] = next((g for g in reversed(around) if self.groups[g].collapsed), None)
+                    frozen[gid] = next((g for g in reversed(around) if self.groups[g].kind == "model" and not self.groups[g].trainable), None)
+            self._group_facts = (key, model, collapsed, children, frozen)
+        return self._group_facts[1], self._group_facts[2], self._group_facts[3], self._group_facts[4]
 
     def group_ancestors(self, group_id: str | None) -> list[str]:
         """``group_id`` and the groups around it, innermost first."""
@@ -342,6 +352,19 @@ class NetworkGraph:
                     stack.append(child)
         return [n for n, d in self._g.nodes(data=True) if d.get("group") in inside]
 
+    def frozen_by(self, node_id: str) -> str | None:
+        """The outermost frozen nested model holding a layer, or None."""
+        group = self._data(node_id).get("group")
+        return None if group is None else self._facts()[3].get(group)
+
+    def is_frozen(self, node_id: str) -> bool:
+        """Whether a layer's weights are all non-trainable: it is frozen, or a nested model around it is (as Keras
+        counts: a frozen model has no trainable weights, whatever its layers say)."""
+        owner = self._data(node_id).get("shares")
+        if owner is not None and owner in self._g:
+            node_id = owner  # a later call is the same layer: frozen when the first call is
+        return not self._g.nodes[node_id]["trainable"] or self.frozen_by(node_id) is not None
+
     def collapsed_unit(self, node_id: str) -> str | None:
         """The outermost collapsed group holding a layer (what the canvas draws in its place), or None."""
         group = self._data(node_id).get("group")
@@ -359,7 +382,7 @@ class NetworkGraph:
         """Every node and wire into ``other``, in this graph's order (sharers take their owners' parameters)."""
         for node in self.nodes():
             other.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id, group=group_of(node),
-                           name_order=node.name_order)
+                           name_order=node.name_order, trainable=node.trainable)
         for node in self.nodes():
             if node.shares is not None and node.shares in other:
                 other.set_shares(node.id, node.shares)
@@ -458,6 +481,7 @@ class NetworkGraph:
         group: str | None = None,
         index: int | None = None,
         name_order: int | None = None,
+        trainable: bool = True,
     ) -> str:
         """Add a layer and return its id. Parameters are validated (`ParamError`); missing
         required ones get a starting value; ``name`` defaults to Keras's naming scheme.
@@ -487,7 +511,7 @@ class NetworkGraph:
             self._naming = itertools.count(max(next(self._naming), name_order + 1))
         self._g.add_node(
             node_id, type=layer_type, name=name, params=canonical, position=(float(position[0]), float(position[1])), rev=0,
-            shares=shares, group=group, named=name_order,
+            shares=shares, group=group, named=name_order, trainable=bool(trainable),
         )
         if index is not None and index < len(self._g) - 1:
             g = self._g
@@ -581,7 +605,23 @@ class NetworkGraph:
             data["shares"] = owner
             if owner is not None:
                 data["params"] = self._g.nodes[owner]["params"]
+                data["trainable"] = self._g.nodes[owner]["trainable"]
             self._emit(GraphEvent("params_changed", node_id), structural=False)
+
+    def set_trainable(self, node_id: str, trainable: bool) -> None:
+        """Freeze a layer (``False``) or unfreeze it. A layer called several times is one layer: all its calls follow."""
+        data = self._data(node_id)
+        owner = data.get("shares")
+        if owner is not None and owner in self._g:
+            return self.set_trainable(owner, trainable)
+        if data["trainable"] != bool(trainable):
+            data["trainable"] = bool(trainable)
+            self._emit(GraphEvent("params_changed", node_id), structural=False)
+            for other, other_data in self._g.nodes(data=True):
+                if other_data.get("shares") == node_id:
+                    other_data["trainable"] = bool(trainable)
+                    self._emit(GraphEvent("params_changed", other), structural=False)
+        return None
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         self.set_params(node_id, {name: value})

@@ -127,6 +127,9 @@ def graph_from_keras_config(config: dict[str, Any]) -> NetworkGraph:
         where = f" (after {importer.last})" if importer.last else ""
         raise KerasImportError(f"the model configuration is malformed{where}: {type(exc).__name__}") from None
     importer.raise_problems()
+    if inner.get("trainable") is False:  # the whole model frozen: no weight of it trains
+        for node in importer.graph.node_ids():
+            importer.graph.set_trainable(node, False)
     return importer.graph
 
 
@@ -438,7 +441,8 @@ class _Importer:
             if spec.call == "op":
                 owner = None
             node_name = name if index == 0 or share is not None or owner is None else f"{name} (call {index + 1})"
-            node = self.graph.add_node(spec.type, params, name=node_name, group=group, shares=owner)
+            node = self.graph.add_node(spec.type, params, name=node_name, group=group, shares=owner,
+                                       trainable=_trainable(layer) if owner is None else True)
             nodes[(name, index)] = node
             for slot, (source, output) in sources:
                 self.graph.connect(source, node, slot, output)
@@ -527,11 +531,19 @@ class _Importer:
             return []
         if index == 0:
             nodes[(name, -1)] = new_group
+        if not _trainable(layer):  # model.trainable = False: every weight inside is non-trainable, as Keras counts
+            self.graph.update_group(new_group, trainable=False)
         inner_share = self._inner_nodes.get((group, name)) if index > 0 else None
         outputs, inner_nodes = self.model(layer.get("class_name"), inner, new_group, list(items), inner_share, depth + 1)
         if index == 0:
             self._inner_nodes[(group, name)] = inner_nodes
         return outputs
+
+
+def _trainable(layer: dict[str, Any]) -> bool:
+    """A layer's or nested model's ``trainable`` flag as saved (true unless the config says false)."""
+    config = layer.get("config")
+    return not (isinstance(config, dict) and config.get("trainable") is False)
 
 
 def _refs(value: Any) -> list[tuple[str, int, int]]:

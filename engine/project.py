@@ -116,7 +116,7 @@ def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "",
     inputs and outputs), groups parents first, wires by target layer and slot. A design that breaks its
     structural invariant (`engine.structure`) raises `StructureError` instead: it is never written."""
     require_sound(graph)
-    needs_v2 = bool(graph.groups) or any(n.shares or n.group for n in graph.nodes()) or any(e.output for e in graph.edges())
+    needs_v2 = bool(graph.groups) or any(n.shares or n.group or not n.trainable for n in graph.nodes()) or any(e.output for e in graph.edges())
     doc: dict[str, Any] = {"format": FORMAT, "version": VERSION if needs_v2 else 1}
     if name:
         doc["name"] = name
@@ -129,7 +129,7 @@ def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "",
         for gid in _groups_parents_first(graph):
             g = graph.groups[gid]
             doc["groups"].append({"id": g.id, "name": g.name, "kind": g.kind, "parent": g.parent, "shares": g.shares,
-                                  **({"collapsed": True} if g.collapsed else {})})
+                                  **({"collapsed": True} if g.collapsed else {}), **({} if g.trainable else {"trainable": False})})
     duplicated = _duplicated_names(graph)
     nodes = []
     index: dict[str, int] = {}
@@ -148,6 +148,8 @@ def graph_to_dict(graph: NetworkGraph, *, name: str = "", description: str = "",
             entry["shares"] = node.shares
         if node.name in duplicated:  # which of two layers of one name was named later (and is at fault)
             entry["name_order"] = node.name_order
+        if not node.trainable:
+            entry["trainable"] = False
         nodes.append(entry)
     doc["nodes"] = nodes
     edges = sorted(graph.edges(), key=lambda e: (index[e.target], e.slot))
@@ -334,9 +336,9 @@ def _add_groups(graph: NetworkGraph, groups: list[Any], fail: Any) -> None:
             ref = entry.get(key)
             if ref is not None and not isinstance(ref, str):
                 raise fail(f'{where}: "{key}" must be the id of a group, got {_short(ref)}')
-        collapsed = entry.get("collapsed", False)
-        if not isinstance(collapsed, bool):
-            raise fail(f'{where}: "collapsed" must be true or false, got {_short(collapsed)}')
+        for key in ("collapsed", "trainable"):
+            if not isinstance(entry.get(key, False), bool):
+                raise fail(f'{where}: "{key}" must be true or false, got {_short(entry.get(key))}')
         entries[gid] = (where, entry)
     for where, entry in entries.values():
         for key in ("parent", "shares"):
@@ -361,6 +363,8 @@ def _add_groups(graph: NetworkGraph, groups: list[Any], fail: Any) -> None:
                             shares=entry.get("shares"), group_id=g)
             if entry.get("collapsed", False):
                 graph.update_group(g, collapsed=True)
+            if entry.get("trainable", True) is False:
+                graph.update_group(g, trainable=False)
         except (ParamError, GraphError) as exc:
             raise fail(f"{where}: {exc}") from None
 
@@ -410,8 +414,11 @@ def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: 
         name_order = entry.get("name_order")
         if name_order is not None and (not isinstance(name_order, int) or isinstance(name_order, bool) or not 0 <= name_order < 2**53):
             raise fail(f'{where}: "name_order" must be a whole number from 0, got {_short(name_order)}')
+        trainable = entry.get("trainable", True) if version >= 2 else True
+        if not isinstance(trainable, bool):
+            raise fail(f'{where}: "trainable" must be true or false, got {_short(trainable)}')
         graph.add_node(spec.type, canonical, name=name, position=(position[0], position[1]), node_id=node_id, group=group,
-                       name_order=name_order)
+                       name_order=name_order, trainable=trainable)
     except (ParamError, GraphError) as exc:
         raise fail(f"{where}: {exc}") from None
     return (node_id, shares, where) if shares is not None else None

@@ -42,7 +42,7 @@ def outputs_text(result: Any) -> str | None:
 
 def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | None = None) -> list[dict[str, Any]]:
     """One dict per layer in topological order: id, name, type, output_shape, params,
-    trainable_params, non_trainable_params, formula, inputs (names), status; with ``teaching`` also
+    trainable_params, non_trainable_params, formula, inputs (names), status, ``frozen`` (only when true); with ``teaching`` also
     flops (multiply-adds per sample), flops_formula, output_size (arithmetic lines), activation_bytes and
     receptive_field (``{"size", "jump", "reason"}``)."""
     rows = []
@@ -56,6 +56,8 @@ def summary_rows(graph: NetworkGraph, analysis: Analysis, teaching: Teaching | N
             extra["output_shapes"] = [batch_shape(t.shape) for t in result.outputs]
         if graph.model_group(data.get("group")) is not None:  # the nested model (blocks are only drawn)
             extra["group"] = "/".join(graph.group_path(graph.model_group(data["group"])))
+        if graph.is_frozen(node_id) and get_spec(data["type"]).call not in ("op", "input"):
+            extra["frozen"] = True  # trainable=False, on the layer or on a nested model around it
         rows.append({
             "id": node_id,
             "name": data["name"],

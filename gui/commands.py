@@ -32,6 +32,7 @@ __all__ = [
     "BlocksCommand",
     "UngroupCommand",
     "UpdateGroupCommand",
+    "SetTrainableCommand",
 ]
 
 _MERGE_PARAM = 1001
@@ -126,7 +127,8 @@ class _Snapshot:
     def restore(self, graph: NetworkGraph) -> None:
         for index, node in self.nodes:
             graph.add_node(node.type, node.params, name=node.name, position=node.position, node_id=node.id,
-                           group=node.group if node.group in graph.groups else None, index=index, name_order=node.name_order)
+                           group=node.group if node.group in graph.groups else None, index=index, name_order=node.name_order,
+                           trainable=node.trainable)
         for _, node in self.nodes:
             if node.shares is not None and node.shares in graph:
                 graph.set_shares(node.id, node.shares)
@@ -310,14 +312,14 @@ class PasteCommand(QUndoCommand):
         taken = {n.name for n in graph.nodes()}
         ids = graph.fresh_ids(len(source))
         mapping = dict(zip(source.node_ids(), ids))
-        self.nodes: list[tuple[str, str, dict[str, Any], str, tuple[float, float], str | None]] = []
+        self.nodes: list[tuple[str, str, dict[str, Any], str, tuple[float, float], str | None, bool]] = []
         for node in sorted(source.nodes(), key=lambda n: n.shares is not None):
             name = node.name if node.shares is None else default_name(node.type)
             unique = graph.unique_name(name, also_taken=taken)
             taken.add(unique)
             shares = mapping.get(node.shares) if node.shares is not None else None
             position = _position((node.position[0] + dx, node.position[1] + dy))
-            self.nodes.append((mapping[node.id], node.type, dict(source.params_of(node.id)), unique, position, shares))
+            self.nodes.append((mapping[node.id], node.type, dict(source.params_of(node.id)), unique, position, shares, node.trainable))
         self.edges = [(mapping[e.source], mapping[e.target], e.slot, e.output) for e in source.edges()]
         #: Fragment id -> new id (Repeat Block wires the copies through it).
         self.mapping = mapping
@@ -326,9 +328,9 @@ class PasteCommand(QUndoCommand):
         self.graph = graph
 
     def redo(self) -> None:
-        for node_id, layer_type, params, name, position, shares in self.nodes:
+        for node_id, layer_type, params, name, position, shares, trainable in self.nodes:
             self.graph.add_node(layer_type, params, name=name, position=position, node_id=node_id, shares=shares,
-                                name_order=self.name_orders.get(node_id))
+                                name_order=self.name_orders.get(node_id), trainable=trainable)
             self.name_orders[node_id] = self.graph.node(node_id).name_order
         for source, target, slot, output in self.edges:
             self.graph.connect(source, target, slot, output)
@@ -467,3 +469,51 @@ class UpdateGroupCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.update_group(self.group_id, **self.old)
+
+
+class SetTrainableCommand(QUndoCommand):
+    """Freeze or unfreeze, as one step: layers (a block's: all its layers) and nested models (with the other calls of
+    the same model). A frozen layer's weights are all non-trainable, as with Keras's ``trainable=False``."""
+
+    def __init__(self, graph: NetworkGraph, node_ids: Iterable[str], group_ids: Iterable[str], trainable: bool) -> None:
+        if not isinstance(trainable, bool):
+            raise EditRefused("trainable must be true or false")
+        nodes: dict[str, bool] = {}
+        models: dict[str, bool] = {}
+        for n in node_ids:
+            node = _require_node(graph, n)
+            key = node.shares if node.shares in graph else n  # one layer called twice is one layer
+            nodes[key] = graph.node(key).trainable
+        for gid in group_ids:
+            group = graph.groups.get(gid)
+            if group is None:
+                raise EditRefused(f"there is no block or model {gid!r}")
+            if group.kind == "block":
+                for n in graph.group_members(gid):
+                    key = graph.node(n).shares if graph.node(n).shares in graph else n
+                    nodes[key] = graph.node(key).trainable
+                continue
+            first = group.shares if group.shares in graph.groups else gid
+            for other, g in graph.groups.items():  # every call of the nested model
+                if other == first or g.shares == first:
+                    models[other] = g.trainable
+        self.nodes = {n: old for n, old in nodes.items() if old != trainable and graph.node(n).type != "Input"}
+        self.models = {g: old for g, old in models.items() if old != trainable}
+        if not self.nodes and not self.models:
+            raise EditRefused(f"nothing to {'unfreeze' if trainable else 'freeze'}: it is already {'trainable' if trainable else 'frozen'}")
+        names = [graph.node(n).name for n in self.nodes] + [graph.groups[g].name for g in self.models]
+        verb = "Unfreeze" if trainable else "Freeze"
+        super().__init__(f"{verb} {names[0]}" if len(names) == 1 else f"{verb} {len(names)} items")
+        self.graph, self.trainable = graph, trainable
+
+    def redo(self) -> None:
+        for n in self.nodes:
+            self.graph.set_trainable(n, self.trainable)
+        for g in self.models:
+            self.graph.update_group(g, trainable=self.trainable)
+
+    def undo(self) -> None:
+        for n, old in self.nodes.items():
+            self.graph.set_trainable(n, old)
+        for g, old in self.models.items():
+            self.graph.update_group(g, trainable=old)

@@ -26,6 +26,7 @@ from gui.commands import (
     RemoveNodesCommand,
     RenameCommand,
     SetParamCommand,
+    SetTrainableCommand,
     UngroupCommand,
     UpdateGroupCommand,
 )
@@ -161,6 +162,10 @@ class Editor:
     def set_param(self, node_id: str, name: str, value: Any, merge: bool = False) -> None:
         """Set one parameter; ``merge`` for a spin box's consecutive steps (one undo step for all of them)."""
         self._push(lambda: SetParamCommand(self.document.graph, node_id, name, value, merge))
+
+    def set_trainable(self, node_ids: Iterable[str] = (), trainable: bool = False, groups: Iterable[str] = ()) -> None:
+        """Freeze (``trainable=False``) or unfreeze layers, blocks (all their layers) and nested models, as one step."""
+        self._push(lambda: SetTrainableCommand(self.document.graph, list(node_ids), list(groups), trainable))
 
     def rename(self, node_id: str, name: str) -> None:
         self._push(lambda: RenameCommand(self.document.graph, node_id, name))

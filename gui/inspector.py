@@ -207,8 +207,39 @@ class InspectorWidget(QWidget):
         name.editingFinished.connect(lambda: self._rename(name))
         self.form.addRow("name", name)
         self._editors["name"] = lambda value: name.setText(value)
+        if spec.type != "Input" and spec.call != "op":
+            self._add_trainable()
         for param in spec.params:
             self._add_editor(param, lambda value, p=param: self._set(p.name, value))
+
+    def _add_trainable(self) -> None:
+        """The ``trainable`` check box: unticked freezes the layer (its weights stop training, all non-trainable)."""
+        assert self.document is not None and self.node_id is not None
+        box = QCheckBox()
+        box.setObjectName("param:trainable")
+        box.setToolTip("Untick to freeze this layer (Keras's trainable=False): its weights keep their values during training "
+                       "and count as non-trainable. BatchNormalization then runs in inference mode.")
+
+        def show(_value: Any = None) -> None:
+            graph = self.document.graph if self.document else None
+            if graph is None or self.node_id is None or self.node_id not in graph:
+                return
+            model = graph.frozen_by(self.node_id)
+            box.setChecked(graph.node(self.node_id).trainable and model is None)
+            box.setEnabled(model is None)
+            box.setText(f"frozen with the nested model {graph.groups[model].name}" if model is not None else "")
+
+        def commit(checked: bool) -> None:
+            assert self.document is not None and self.node_id is not None
+            try:
+                self.document.editor.set_trainable([self.node_id], checked)
+                self.error.hide()
+            except EditRefused as exc:
+                self._refuse(str(exc))
+
+        box.toggled.connect(commit)
+        self.form.addRow("trainable", box)
+        self._editors["trainable"] = show
 
     def _add_editor(self, param: ParamSpec, commit: Callable[[Any], None], prefix: str = "") -> None:
         key = prefix + param.name
@@ -322,6 +353,8 @@ class InspectorWidget(QWidget):
             widget.blockSignals(True)
         try:
             self._editors["name"](node.name)
+            if "trainable" in self._editors:
+                self._editors["trainable"](node.trainable)
             for name, value in node.params.items():
                 self._editors[name](value)
         finally:
@@ -371,6 +404,8 @@ class InspectorWidget(QWidget):
             return
         if event.kind == "node_removed" and event.node == self.node_id:
             self.show_nodes([])
+        elif event.kind == "groups_changed" and self.document is not None and self.node_id in self.document.graph:
+            self._populate()  # a nested model around the layer may have been frozen or unfrozen
         elif event.kind in ("params_changed", "renamed") and event.node == self.node_id:
             params = self.document.graph.node(self.node_id).params if self.document else {}
             if any(params.get(k, {}).get("type") != t for k, t in self._inner_types.items()):

@@ -457,6 +457,21 @@ class MainWindow(QMainWindow):
 
     # -- editing on the canvas: menus, quick add, rename in place -----------------------------------
 
+    def _freeze_actions(self, menu: QMenu, node_ids: list[str], groups: list[str]) -> None:
+        """Freeze or Unfreeze (Keras's trainable) the layers, or the blocks and nested models, as one undo step."""
+        graph = self.document.graph
+        if groups:
+            group = graph.groups[groups[0]]
+            members = graph.group_members(groups[0])
+            frozen = not group.trainable if group.kind == "model" else bool(members) and all(graph.is_frozen(n) for n in members)
+            what = f"{'Nested Model' if group.kind == 'model' else 'Block'} {group.name}"
+        else:
+            frozen = bool(node_ids) and all(graph.is_frozen(n) for n in node_ids)
+            what = "Layer" if len(node_ids) == 1 else f"{len(node_ids)} Layers"
+        verb = "Unfreeze" if frozen else "Freeze"
+        menu.addAction(f"{verb} {what}", lambda: self._try(f"Cannot {verb.lower()}", lambda: self.document.editor.set_trainable(
+            node_ids, frozen, groups)))
+
     def canvas_menu(self, pos: QPointF) -> QMenu:
         """The right-click menu for what is under ``pos``: a layer, a wire, or the empty canvas."""
         menu = QMenu(self)
@@ -472,6 +487,8 @@ class MainWindow(QMainWindow):
             menu.addAction("Repeat Block…", lambda: self.repeat_block_dialog(gid))
             if group is not None and group.kind == "block":
                 menu.addAction("Ungroup", lambda: self._try("Cannot ungroup", lambda: editor.ungroup(gid)))
+            if group is not None:
+                self._freeze_actions(menu, [], [gid])
             menu.addSeparator()
             menu.addAction("Delete", self.delete_selection)
             return menu
@@ -486,6 +503,10 @@ class MainWindow(QMainWindow):
                 menu.addAction(f"Collapse {name}", lambda: self.set_collapsed(block, True))
                 if self.document.graph.groups[block].kind == "block":
                     menu.addAction(f"Ungroup {name}", lambda: self._try("Cannot ungroup", lambda: editor.ungroup(block)))
+            self._freeze_actions(menu, self.scene.selected_node_ids(), [])
+            model = self.document.graph.model_group(block)
+            if model is not None:
+                self._freeze_actions(menu, [], [model])
             menu.addSeparator()
             menu.addAction("Rename…", lambda: self.rename_in_place(node_id))
             menu.addAction("Insert Layer After…", lambda: self.quick_add(pos, after=node_id))

@@ -49,7 +49,7 @@ def shown(analysis: Analysis, graph: Any) -> dict[str, Any]:
     """What the editor shows of an analysis, by layer name: shape, counts, status, the diagnostics, the model's inputs and outputs."""
     names = {n: graph.node(n).name for n in graph.node_ids()}
     layers = {}
-    for n, result in analysis.results.items():
+    for n, result in analysis.results.items():  # counts split into trainable and not: freezing shows here
         counts = None if result.params is None else (result.params.trainable, result.params.non_trainable)
         layers[f"{names[n]}#{n}"] = (result.status, tuple(t.shape for t in result.outputs) if result.status == "ok" else None, counts)
     diagnostics = sorted((d.code, d.severity, names.get(d.node, ""), d.message) for d in analysis.diagnostics)
@@ -120,6 +120,11 @@ def _edit(rng: random.Random, doc: Any, verb: str) -> None:  # noqa: C901 - one 
         editor.repeat_block(rng.choice(blocks), rng.randrange(1, 3))
     elif verb == "group_by_prefix":
         editor.group_by_prefixes(collapse_outer=rng.random() < 0.5)
+    elif verb == "freeze":
+        if graph.groups and rng.random() < 0.4:
+            editor.set_trainable([], rng.random() < 0.3, [rng.choice(list(graph.groups))])
+        elif ids:
+            editor.set_trainable(rng.sample(ids, min(len(ids), 2)), rng.random() < 0.3)
     elif verb == "rename_block" and graph.groups:
         editor.rename_group(rng.choice(list(graph.groups)), f"blk_{rng.randrange(100)}")
     elif verb == "undo":
@@ -129,7 +134,7 @@ def _edit(rng: random.Random, doc: Any, verb: str) -> None:  # noqa: C901 - one 
 
 
 VERBS = ("add", "connect", "disconnect", "disconnect_all", "remove", "rename", "param", "paste", "move", "insert_after", "insert_on_wire",
-         "group", "ungroup", "collapse", "repeat", "group_by_prefix", "rename_block", "undo", "undo", "redo")
+         "group", "ungroup", "collapse", "repeat", "group_by_prefix", "rename_block", "freeze", "undo", "undo", "redo")
 
 
 def soak(design: str, seed: int, steps: int, *, scene: bool = True, settle: Any = None) -> SoakReport:

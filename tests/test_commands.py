@@ -32,6 +32,7 @@ from gui.commands import (  # noqa: E402
     RemoveNodesCommand,
     RenameCommand,
     SetParamCommand,
+    SetTrainableCommand,
 )
 from gui.document import Document, EditRefused  # noqa: E402
 from gui.exercise_panel import SetAnswerCommand  # noqa: E402
@@ -78,10 +79,11 @@ def _commands(doc: Document) -> dict:
         "rename": lambda: RenameCommand(g, d, "classifier"),
         "paste": lambda: PasteCommand(g, fragment, (40, 40)),
         "answer": lambda: SetAnswerCommand(doc, "q1", "2320"),
+        "freeze": lambda: SetTrainableCommand(g, [d], [], False),
     }
 
 
-VERBS = ["add", "remove", "connect", "disconnect", "move", "set_param", "rename", "paste", "answer"]
+VERBS = ["add", "remove", "connect", "disconnect", "move", "set_param", "rename", "paste", "answer", "freeze"]
 
 
 @pytest.mark.parametrize("verb", VERBS)

@@ -38,6 +38,9 @@ UNKNOWN = QColor("#9A9A9A")
 TEXT = QColor("#1E1E1E")
 MUTED = QColor("#5F5F5F")
 SELECTED = QColor("#1F6FEB")
+#: A frozen layer (trainable=False): an icy background and a snowflake.
+FROZEN = QColor("#E8F1FA")
+FROZEN_MARK = QColor("#2F6DA3")
 
 
 def shape_text(shape: tuple[int | None, ...] | None) -> str:
@@ -114,6 +117,8 @@ class NodeItem(QGraphicsObject):
         self.node_params = node.params
         self.result: LayerResult | None = None
         self.diagnostics: list[Diagnostic] = []
+        #: Frozen (trainable=False, or inside a frozen nested model): its weights do not train.
+        self.frozen = False
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
             | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -207,7 +212,7 @@ class NodeItem(QGraphicsObject):
         rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
         status = self.status
         border = {"error": ERROR, "warning": WARNING}.get(status, QColor("#6B6B6B"))
-        background = QColor("#FFF1F0") if status == "error" else QColor("#FFFFFF")
+        background = QColor("#FFF1F0") if status == "error" else FROZEN if self.frozen else QColor("#FFFFFF")
         pen = QPen(SELECTED if self.isSelected() else border, 3.0 if self.isSelected() or status == "error" else 1.3)
         painter.setPen(pen)
         painter.setBrush(background)
@@ -256,9 +261,14 @@ class NodeItem(QGraphicsObject):
         painter.setPen(UNKNOWN if status == "unknown" else QColor("#0B5394"))
         painter.drawText(QPointF(left, 53), _elide("→ " + shape, body, width))
         painter.setPen(MUTED if status != "unknown" else UNKNOWN)
-        if result is not None and result.params is not None and result.params.non_trainable:
+        if self.frozen and result is not None and result.params is not None and result.params.total:
+            params += ", frozen"
+        elif result is not None and result.params is not None and result.params.non_trainable:
             params += f" ({fmt_int(result.params.non_trainable)} non-trainable)"
         painter.drawText(QPointF(left, 70), _elide(params, body, width))
+        if self.frozen:
+            painter.setPen(FROZEN_MARK)
+            painter.drawText(QPointF(left + width - 12, 17), "❄")
         if status == "warning":
             painter.setPen(WARNING)
             painter.drawText(QPointF(left + width - 10, 70), "⚠")

@@ -299,10 +299,12 @@ class GraphScene(QGraphicsScene):
             self.sync_blocks()  # layers or blocks were added, deleted or regrouped: the boxes follow first
         elif self.blocks:
             self._summarise_blocks(self._block_members)
+        graph = self.document.graph
         for node_id, item in self.nodes.items():
             result = analysis.results.get(node_id)
             diags = analysis.diagnostics_for(node_id)
             if result is not item.result or diags != item.diagnostics:
+                item.frozen = graph.is_frozen(node_id)  # freezing changes the result: the count moves to non-trainable
                 item.set_result(result, diags, refresh_edges=False)
                 changed.update(item.edges)
         for edge in changed:  # each wire once, however many of its ends changed
