@@ -53,7 +53,7 @@ class Mismatch:
     def sentence(self) -> str:
         """``conv2 (Conv2D) has padding='valid', not 'same'.``, said so that the fix is plain."""
         if self.setting == "layer":
-            return _("{name} ({type}) wraps a {got}, not a {want}.").format(
+            return _("{name} ({type}) wraps {got}, not {want}.").format(
                 name=self.use.name, type=self.use.type, got=self.got, want=self.want)
         values = {"setting": self.setting, "got": value_text(self.got), "want": value_text(self.want)}
         if self.inner:

@@ -374,6 +374,7 @@ DtypeRule = Callable[[Params, Sequence[Tensor]], str]
 
 
 MacsRule = Callable[[Params, Sequence[Shape], Shape], tuple[int, str]]
+InputFix = Callable[[Sequence[tuple[str, str, Params]]], str]
 OutputsRule = Callable[[Params, Sequence[Tensor], Shape], Sequence[Tensor]]
 
 
@@ -475,6 +476,9 @@ class LayerSpec:
     import_aliases: Mapping[str, str] = field(default_factory=dict)
     #: Takes true/false tensors (masks); other layers refuse them, as Keras does when it builds the model.
     accepts_bool: bool = False
+    #: ``[(name, type, params) of the layer feeding each input] -> hint`` for a shape error whose fix lies in the
+    #: layer before (an LSTM after an LSTM without ``return_sequences=True``); "" keeps the shape rule's hint.
+    input_fix: InputFix | None = None
     #: The inputs can be swapped without changing the result (Add, Multiply ...): the canvas does not number them.
     commutative: bool = False
     #: Where the class lives: ``keras.layers`` for layers, ``keras.ops`` for operations, ``keras.applications``
