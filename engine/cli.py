@@ -76,14 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="CSV report to write")
     p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="train this many designs at once, in worker processes (default 1)")
-    p.add_argument("--results-json", metavar="DIR", help="write a Gradescope results.json per submission: DIR/STUDENT/results.json")
-    p.add_argument("--feedback", metavar="DIR", help="write a Markdown feedback file per submission: DIR/STUDENT.md")
+    p.add_argument("--results-json", metavar="DIR", help="write a Gradescope results.json per submission: DIR/NAME/results.json "
+                   "(NAME: the CSV's output column)")
+    p.add_argument("--feedback", metavar="DIR", help="write a Markdown feedback file per submission: DIR/NAME.md")
     p = sub.add_parser("validate", help="check an exercise: its solution passes, its known-wrong designs fail")
     p.add_argument("exercise", help="an exercise file (.json)")
     p.add_argument("wrong", nargs="?", help="folder of known-wrong designs (default wrong/EXERCISE_NAME/ beside the exercise)")
+    p.add_argument("--mutants", action="store_true", help="also grade typical mistakes generated from the reference solution, "
+                   "and list those that pass every criterion")
     p = sub.add_parser("similar", help="group designs that are identical up to names and positions, and list near-duplicates")
     p.add_argument("folder", help="a folder of project files (*.json), searched recursively")
     p.add_argument("--threshold", type=float, default=0.8, help="similarity from which a pair is listed (0 to 1, default 0.8)")
+    p.add_argument("--reference", metavar="DESIGN", help="the reference solution (a design, or an exercise file: its solution): "
+                   "each pair is set against it, and pairs close to each other but far from it come first")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("diff", help="compare two designs layer by layer")
     p.add_argument("a", help="first design (.json, .keras, .h5)")
@@ -280,9 +285,23 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_INCOMPLETE if not_run else EXIT_OK
 
 
+def _output_folders(folder: Path, args: argparse.Namespace) -> list[Path]:
+    """The folders ``grade`` writes to; one that is the class folder or holds it is refused (its results
+    would mix with the students' files)."""
+    out = []
+    for flag, value in (("--results-json", args.results_json), ("--feedback", args.feedback)):
+        if not value:
+            continue
+        path = Path(value).resolve()
+        if path == folder.resolve() or path in folder.resolve().parents:
+            raise _UsageError(f"{flag} {value}: that is the class folder or holds it; choose a folder of its own")
+        out.append(path)
+    return out
+
+
 def _grade(args: argparse.Namespace) -> int:
     from engine.exercises import load_exercise
-    from engine.grading import feedback_markdown, find_submissions, grade_class, gradescope_results, output_names, report_csv, write_json
+    from engine.grading import counted_submissions, grade_class, output_names, report_csv, scan_class, write_outputs
     from engine.project import atomic_write_text
 
     exercise = load_exercise(args.exercise)
@@ -291,27 +310,26 @@ def _grade(args: argparse.Namespace) -> int:
         raise _UsageError(f"{folder}: not a folder")
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
-    submissions = find_submissions(folder)
-    if not submissions:
+    outputs = _output_folders(folder, args)
+    scan = scan_class(folder, exclude=outputs)
+    for note in scan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not scan.submissions:
         raise _UsageError(f"{folder}: no .json designs found (searched every folder under it)")
-    graded = grade_class(exercise, submissions, train=args.train, jobs=args.jobs,
+    graded = grade_class(exercise, scan.submissions, train=args.train, jobs=args.jobs,
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
-    atomic_write_text(args.output, report_csv(exercise, graded))
     names = output_names(graded)
-    for directory, write in ((args.results_json, "json"), (args.feedback, "md")):
-        if not directory:
-            continue
-        for name, g in zip(names, graded):
-            if write == "json":
-                (Path(directory) / name).mkdir(parents=True, exist_ok=True)
-                write_json(Path(directory) / name / "results.json", gradescope_results(exercise, g))
-            else:
-                Path(directory).mkdir(parents=True, exist_ok=True)
-                atomic_write_text(Path(directory) / f"{name}.md", feedback_markdown(exercise, g))
+    atomic_write_text(args.output, report_csv(exercise, graded, names))
+    write_outputs(exercise, graded, names, results_json=Path(args.results_json) if args.results_json else None,
+                  feedback=Path(args.feedback) if args.feedback else None)
     counts = {status: sum(g.status == status for g in graded) for status in ("graded", "unreadable", "checker error")}
-    students = len({g.submission.student for g in graded})
+    students = len({g.submission.key for g in graded})
     unreadable = f" ({counts['unreadable']} unreadable)" if counts["unreadable"] else ""
     print(f"Graded {len(graded)} design(s){unreadable} from {students} student(s) against {exercise.title!r}: {args.output}")
+    counted = counted_submissions([g.submission for g in graded])
+    several = len({g.submission.key for g, (_counts, others) in zip(graded, counted) if others})
+    if several:
+        print(f"{several} student(s) handed in several files: the newest counts (column counted; the others are in other_files).")
     if counts["checker error"]:
         print(f"error: the checker failed on {counts['checker error']} design(s); see the status and problem columns", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -326,7 +344,7 @@ def _validate(args: argparse.Namespace) -> int:
     wrong = Path(args.wrong) if args.wrong else None
     if wrong is not None and not wrong.is_dir():
         raise _UsageError(f"{wrong}: not a folder")
-    report = validate_exercise(exercise, wrong)
+    report = validate_exercise(exercise, wrong, mutants=args.mutants)
     print(f"{exercise.title}: {args.exercise}")
     for line in report.lines:
         print(f"  {line}")
@@ -334,38 +352,72 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
+def _reference_design(path: str):  # noqa: ANN202
+    """The reference solution: a project file, or an exercise file (its ``solution``)."""
+    from engine.exercises import FORMAT, load_exercise
+    from engine.project import read_json_file
+
+    doc = read_json_file(path)
+    if isinstance(doc, dict) and doc.get("format") == FORMAT:
+        solution = load_exercise(path).solution_path()
+        if solution is None or not solution.is_file():
+            raise _UsageError(f"{path}: the exercise's reference solution {solution} does not exist")
+        path = str(solution)
+    graph, _title = load_any(path)
+    return graph
+
+
 def _similar(args: argparse.Namespace) -> int:
-    from engine.grading import find_submissions
-    from engine.project import ProjectError, load_project
-    from engine.similar import fingerprint, similar_designs
+    from engine.grading import scan_class
+    from engine.similar import Fingerprint, compare_designs, fingerprint, fingerprint_files
 
     folder = Path(args.folder)
     if not folder.is_dir():
         raise _UsageError(f"{folder}: not a folder")
     if not 0 <= args.threshold <= 1:
         raise _UsageError("--threshold must be between 0 and 1")
+    reference = fingerprint(_reference_design(args.reference)) if args.reference else None
+    submissions = scan_class(folder).submissions
+    if not submissions:
+        raise _UsageError(f"{folder}: no .json designs found (searched every folder under it)")
     read, fingerprints, unreadable = [], [], []
-    for submission in find_submissions(folder):
-        try:
-            fingerprints.append(fingerprint(load_project(submission.path)[0]))
+    for submission, result in zip(submissions, fingerprint_files([str(s.path) for s in submissions])):
+        if isinstance(result, Fingerprint):
             read.append(submission)
-        except ProjectError as exc:
-            unreadable.append((submission.relative, exc.detail))
-    identical, near = similar_designs(fingerprints, args.threshold)
+            fingerprints.append(result)
+        else:
+            unreadable.append((submission.relative, result))
+    found = compare_designs(fingerprints, args.threshold, reference)
     if args.json:
         print(json.dumps({
-            "identical": [[read[i].relative for i in group] for group in identical],
-            "near": [{"a": read[i].relative, "b": read[j].relative, "similarity": round(s, 4)} for i, j, s in near],
+            "identical": [[read[i].relative for i in group] for group in found.identical],
+            "same_as_reference": [read[i].relative for i in sorted(found.same_as_reference)],
+            "near": [{"a": read[p.a].relative, "b": read[p.b].relative, "similarity": round(p.similarity, 4),
+                      **({} if p.beyond_reference is None else {
+                          "a_from_reference": round(p.a_from_reference or 0.0, 4), "b_from_reference": round(p.b_from_reference or 0.0, 4),
+                          "beyond_reference": round(p.beyond_reference, 4)})} for p in found.pairs],
             "unreadable": [{"file": f, "problem": p} for f, p in unreadable],
         }))
         return EXIT_OK
     print(f"{len(read)} design(s) read" + (f", {len(unreadable)} unreadable" if unreadable else "") + ".")
-    print("Identical up to names and positions:" if identical else "No two designs are identical up to names and positions.")
-    for group in identical:
-        print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group))
-    print(f"Near-duplicates (similarity at least {args.threshold:g}):" if near else f"No other pair reaches similarity {args.threshold:g}.")
-    for i, j, s in near:
-        print(f"  {s:.2f}  {read[i].relative}  {read[j].relative}")
+    print("Identical up to names and positions:" if found.identical else "No two designs are identical up to names and positions.")
+    for group in found.identical:
+        same = " (the same as the reference solution)" if group[0] in found.same_as_reference else ""
+        print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group) + same)
+    if not found.pairs:
+        print(f"No other pair reaches similarity {args.threshold:g}.")
+    elif reference is None:
+        print(f"Near-duplicates (similarity at least {args.threshold:g}), the most similar first:")
+    else:
+        print(f"Near-duplicates (similarity at least {args.threshold:g}), the pairs closer to each other than to the reference first "
+              "(beyond: how much more they share with each other than with the reference; near or below 0 is two designs "
+              "that both came close to the solution):")
+    for p in found.pairs:
+        if p.beyond_reference is None:
+            print(f"  {p.similarity:.2f}  {read[p.a].relative}  {read[p.b].relative}")
+        else:
+            print(f"  {p.similarity:.2f}  beyond {p.beyond_reference:+.2f}  {read[p.a].relative} ({p.a_from_reference:.2f} from the reference)"
+                  f"  {read[p.b].relative} ({p.b_from_reference:.2f} from the reference)")
     return EXIT_OK
 
 

@@ -265,13 +265,19 @@ def test_grade_a_class_exported_from_an_lms(tmp_path: Path) -> None:
     assert dan["status"] == "unreadable" and dan["problem"].startswith("not valid JSON")
 
     gs = json.loads((tmp_path / "gs" / "Bob_Li_4102" / "results.json").read_text())
-    assert (gs["score"], gs["max_score"]) == (4, 13)
+    assert set(gs) == {"score", "execution_time", "output", "tests"} and gs["execution_time"] >= 1  # Gradescope's documented keys
+    assert gs["score"] == 4 and sum(t["max_score"] for t in gs["tests"]) == 13
+    # What the student reads never tells the hidden criterion's points (Gradescope hides the total score itself).
+    assert gs["output"] == "Inception module: 4 of 12 points on the criteria you can see. Your teacher grades 1 more criterion."
     tests = {t["name"].split(":")[0]: t for t in gs["tests"]}
     assert tests["four"] == {**tests["four"], "score": 0, "max_score": 3, "status": "failed", "visibility": "visible"}
+    assert all(set(t) <= {"name", "score", "max_score", "status", "output", "visibility"} for t in gs["tests"])
     assert "Hint: Each of the four branches" in tests["four"]["output"]
     assert tests["rf"]["visibility"] == "hidden"
     unreadable = json.loads((tmp_path / "gs" / "dan" / "results.json").read_text())
-    assert unreadable["score"] == 0 and "could not be read" in unreadable["output"]
+    assert unreadable["score"] == 0 and "Your file could not be read: not valid JSON" in unreadable["output"]
+    assert [t["name"].split(":")[0] for t in unreadable["tests"]] == [t["name"].split(":")[0] for t in gs["tests"]]
+    assert all(t["status"] == "failed" and t["output"].startswith("Your file could not be read: not valid JSON") for t in unreadable["tests"])
     feedback = (tmp_path / "fb" / "carol.md").read_text()
     assert "  - Hint: branch3x3 gives 26x26, the others 28x28: use padding='same' in branch3x3" in feedback
     assert "receptive" not in feedback.lower() and "1 more criterion is graded by your teacher." in feedback
@@ -279,7 +285,7 @@ def test_grade_a_class_exported_from_an_lms(tmp_path: Path) -> None:
 
 def test_grade_exits_non_zero_when_the_checker_itself_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
     folder = lms_export(tmp_path)
-    import engine.grading as grading
+    import engine.classroom.grading as grading
 
     real = grading.check_design
 
