@@ -192,14 +192,16 @@ def compare_designs(fingerprints: Sequence[Fingerprint], threshold: float = 0.8,
     if reference is not None:
         head_far = {fp.digest: max(0.0, 1 - float(sims[x, -1])) for x, fp in enumerate(everything[:-1])}
         far = [head_far[fp.digest] for fp in fingerprints]
-    pairs = []
-    for x, y in zip(*np.nonzero(np.triu(sims[: len(heads), : len(heads)] >= threshold - 1e-6, k=1))):
-        i, j = heads[x], heads[y]
-        pairs.append(Pair(i, j, min(1.0, float(sims[x, y])), far[i] if far else None, far[j] if far else None))
-    if far is not None:
-        pairs.sort(key=lambda p: (-(p.beyond_reference or 0.0), -p.similarity))
+    xs, ys = np.nonzero(np.triu(sims[: len(heads), : len(heads)] >= threshold - 1e-6, k=1))
+    values = np.minimum(1.0, sims[xs, ys])
+    if reference is not None:
+        # Closest to each other and furthest from the reference first: similarity minus the closer one's similarity to it.
+        beyond = values - np.maximum(sims[xs, -1], sims[ys, -1])
+        order = np.lexsort((-values, -beyond))
     else:
-        pairs.sort(key=lambda p: -p.similarity)
+        order = np.argsort(-values, kind="stable")
+    pairs = [Pair(heads[x], heads[y], float(v), far[heads[x]] if far else None, far[heads[y]] if far else None)
+             for x, y, v in zip(xs[order].tolist(), ys[order].tolist(), values[order].tolist())]
     same = frozenset(i for i, fp in enumerate(fingerprints) if reference is not None and fp.digest == reference.digest)
     return Comparison(identical, pairs, far, same)
 
