@@ -23,7 +23,7 @@ from engine.graph import NetworkGraph
 from engine.layers import fmt_int, fmt_shape
 from engine.teaching import Teaching, explain
 
-__all__ = ["DesignNumbers", "check_design", "design_numbers", "train_check", "training_verdict"]
+__all__ = ["DesignNumbers", "check_design", "design_numbers", "right_answers", "train_check", "training_verdict"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -575,6 +575,24 @@ def check_design(
         hint = c.hint if status == "failed" else ""
         results.append(CriterionResult(c.id, c.label, status, message, c.points if status == "passed" else 0.0, c.points, hint, c.hidden))
     return results
+
+
+def right_answers(exercise: Exercise, graph: NetworkGraph, analysis: Analysis | None = None) -> dict[str, Any]:
+    """The right answer to each question on ``graph`` (a reference solution's, or a generated mutant's own)."""
+    analysis = analysis or analyse(graph)
+    answers: dict[str, Any] = {}
+    for c in exercise.criteria:
+        if c.type != "question":
+            continue
+        layer = c.spec["answer"].get("params_of")
+        if layer is None:
+            answers[c.id] = c.spec["answer"]["value"]
+            continue
+        node = graph.find(layer)
+        count = analysis[node].params if node is not None else None
+        if count is not None:
+            answers[c.id] = count.total
+    return answers
 
 
 def train_check(graph: NetworkGraph, spec: Mapping[str, Any]) -> tuple[str, str]:

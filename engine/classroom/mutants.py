@@ -18,7 +18,7 @@ from gettext import gettext as _
 from typing import Any
 
 from engine.analysis import analyse
-from engine.classroom.checker import _distinct_inputs, _is_bypass, check_design
+from engine.classroom.checker import _distinct_inputs, _is_bypass, check_design, right_answers
 from engine.classroom.exercise import CriterionResult, Exercise
 from engine.classroom.matching import value_text
 from engine.graph import GraphError, NetworkGraph
@@ -48,11 +48,13 @@ class Mutant:
 class MutantResult:
     mutant: Mutant
     results: list[CriterionResult]
+    #: The criteria the reference itself passes: only those can tell a mistake from the solution.
+    judged: frozenset[str] = frozenset()
 
     @property
     def failed(self) -> list[str]:
-        """The criteria the mutant fails (or cannot pass because of an error)."""
-        return [r.id for r in self.results if r.status in ("failed", "not checked")]
+        """The criteria the reference passes and the mutant fails (or cannot pass because of an error)."""
+        return [r.id for r in self.results if r.status in ("failed", "not checked") and r.id in self.judged]
 
     @property
     def survives(self) -> bool:
@@ -207,30 +209,15 @@ def mutants(reference: NetworkGraph, kinds: tuple[str, ...] = MUTATIONS) -> list
     return out
 
 
-def _answers(exercise: Exercise, graph: NetworkGraph, analysis: Any) -> dict[str, Any]:
-    """The right answer to every question, for this design."""
-    answers: dict[str, Any] = {}
-    for c in exercise.criteria:
-        if c.type != "question":
-            continue
-        layer = c.spec["answer"].get("params_of")
-        if layer is None:
-            answers[c.id] = c.spec["answer"]["value"]
-            continue
-        node = graph.find(layer)
-        count = analysis[node].params if node is not None else None
-        if count is not None:
-            answers[c.id] = count.total
-    return answers
-
-
 def check_mutants(exercise: Exercise, reference: NetworkGraph, kinds: tuple[str, ...] = MUTATIONS) -> list[MutantResult]:
-    """Every mutant of ``reference`` checked against ``exercise`` (training criteria not run)."""
+    """Every mutant of ``reference`` checked against ``exercise`` (training criteria not run). A criterion the
+    reference does not pass itself tells nothing about a mutant, and is left out of each result's `failed`."""
+    reference_analysis = analyse(reference)
+    judged = frozenset(r.id for r in check_design(exercise, reference, right_answers(exercise, reference, reference_analysis),
+                                                  reference_analysis) if r.passed)
     out = []
     for mutant in mutants(reference, kinds):
         analysis = analyse(mutant.graph)
-        results = check_design(exercise, mutant.graph, _answers(exercise, mutant.graph, analysis), analysis)
-        out.append(MutantResult(mutant, results))
+        results = check_design(exercise, mutant.graph, right_answers(exercise, mutant.graph, analysis), analysis)
+        out.append(MutantResult(mutant, results, judged))
     return out
-
-

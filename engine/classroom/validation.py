@@ -104,6 +104,9 @@ def mutant_lines(results: list[MutantResult]) -> list[str]:
         "mutants: {count} typical mistakes generated from the reference; {caught} fail at least one criterion, "
         "{survivors} pass every criterion.", len(results),
     ).format(count=len(results), caught=len(results) - len(survivors), survivors=len(survivors))]
+    unjudged = sorted({r.id for m in results for r in m.results if r.id not in m.judged and r.status != "not run"})
+    if unjudged:
+        lines.append("note " + _("left out, because the reference solution does not pass them: {criteria}").format(criteria=", ".join(unjudged)))
     for m in survivors:
         lines.append("PASS " + _("{mutant}: passes every criterion (the exercise cannot tell it from the solution)").format(
             mutant=m.mutant.description))
