@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from gettext import gettext as _
 from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
@@ -104,7 +105,7 @@ def load_any(path: str):
     """
     from engine.project import load_design
 
-    graph, meta, _ = load_design(path)
+    graph, meta, _fresh = load_design(path)
     return graph, meta.get("name") or Path(path).stem
 
 
@@ -294,7 +295,8 @@ def _output_folders(folder: Path, args: argparse.Namespace) -> list[Path]:
             continue
         path = Path(value).resolve()
         if path == folder.resolve() or path in folder.resolve().parents:
-            raise _UsageError(f"{flag} {value}: that is the class folder or holds it; choose a folder of its own")
+            raise _UsageError(_("{flag} {folder}: that is the class folder or holds it; choose a folder of its own").format(
+                flag=flag, folder=value))
         out.append(path)
     return out
 
@@ -313,7 +315,7 @@ def _grade(args: argparse.Namespace) -> int:
     outputs = _output_folders(folder, args)
     scan = scan_class(folder, exclude=outputs)
     for note in scan.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(_("note: {note}").format(note=note), file=sys.stderr)
     if not scan.submissions:
         raise _UsageError(f"{folder}: no .json designs found (searched every folder under it)")
     graded = grade_class(exercise, scan.submissions, train=args.train, jobs=args.jobs,
@@ -329,7 +331,8 @@ def _grade(args: argparse.Namespace) -> int:
     counted = counted_submissions([g.submission for g in graded])
     several = len({g.submission.key for g, (_counts, others) in zip(graded, counted) if others})
     if several:
-        print(f"{several} student(s) handed in several files: the newest counts (column counted; the others are in other_files).")
+        print(_("{count} student(s) handed in several files: the newest counts (column counted; the others are in other_files).").format(
+            count=several))
     if counts["checker error"]:
         print(f"error: the checker failed on {counts['checker error']} design(s); see the status and problem columns", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -361,7 +364,7 @@ def _reference_design(path: str):  # noqa: ANN202
     if isinstance(doc, dict) and doc.get("format") == FORMAT:
         solution = load_exercise(path).solution_path()
         if solution is None or not solution.is_file():
-            raise _UsageError(f"{path}: the exercise's reference solution {solution} does not exist")
+            raise _UsageError(_("{exercise}: the exercise's reference solution {solution} does not exist").format(exercise=path, solution=solution))
         path = str(solution)
     graph, _title = load_any(path)
     return graph
@@ -402,30 +405,31 @@ def _similar(args: argparse.Namespace) -> int:
     print(f"{len(read)} design(s) read" + (f", {len(unreadable)} unreadable" if unreadable else "") + ".")
     print("Identical up to names and positions:" if found.identical else "No two designs are identical up to names and positions.")
     for group in found.identical:
-        same = " (the same as the reference solution)" if group[0] in found.same_as_reference else ""
+        same = " " + _("(the same as the reference solution)") if group[0] in found.same_as_reference else ""
         print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group) + same)
     if not found.pairs:
-        print(f"No other pair reaches similarity {args.threshold:g}.")
+        print(_("No other pair reaches similarity {threshold:g}.").format(threshold=args.threshold))
     elif reference is None:
-        print(f"Near-duplicates (similarity at least {args.threshold:g}), the most similar first:")
+        print(_("Near-duplicates (similarity at least {threshold:g}), the most similar first:").format(threshold=args.threshold))
     else:
-        print(f"Near-duplicates (similarity at least {args.threshold:g}), the pairs closer to each other than to the reference first "
-              "(beyond: how much more they share with each other than with the reference; near or below 0 is two designs "
-              "that both came close to the solution):")
+        print(_("Near-duplicates (similarity at least {threshold:g}), the pairs closer to each other than to the reference first "
+                "(beyond: how much more they share with each other than with the reference; near or below 0 is two designs "
+                "that both came close to the solution):").format(threshold=args.threshold))
     for p in found.pairs:
         if p.beyond_reference is None:
             print(f"  {p.similarity:.2f}  {read[p.a].relative}  {read[p.b].relative}")
         else:
-            print(f"  {p.similarity:.2f}  beyond {p.beyond_reference:+.2f}  {read[p.a].relative} ({p.a_from_reference:.2f} from the reference)"
-                  f"  {read[p.b].relative} ({p.b_from_reference:.2f} from the reference)")
+            print("  " + _("{similarity:.2f}  beyond {beyond:+.2f}  {a} ({a_far:.2f} from the reference)  {b} ({b_far:.2f} from the reference)")
+                  .format(similarity=p.similarity, beyond=p.beyond_reference, a=read[p.a].relative, a_far=p.a_from_reference,
+                          b=read[p.b].relative, b_far=p.b_from_reference))
     return EXIT_OK
 
 
 def _diff(args: argparse.Namespace) -> int:
     from engine.diff import diff_graphs, diff_text
 
-    a, _ = load_any(args.a)
-    b, _ = load_any(args.b)
+    a, _title_a = load_any(args.a)
+    b, _title_b = load_any(args.b)
     d = diff_graphs(a, b)
     if args.json:
         print(json.dumps(d))

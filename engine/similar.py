@@ -52,7 +52,7 @@ def _refine(labels: dict[str, int], into: dict[str, list[tuple[str, int]]], out:
     """Weisfeiler-Lehman rounds: each layer's label with its inputs' and outputs' labels and wire labels, hashed.
     (``hash()`` of a tuple of whole numbers is the same in every process.)"""
     rounds = [labels]
-    for _ in range(ITERATIONS):
+    for _round in range(ITERATIONS):
         prev = rounds[-1]
         rounds.append({
             n: hash((prev[n], tuple(sorted((w, prev[s]) for s, w in into[n])), tuple(sorted((w, prev[t]) for t, w in out[n]))))

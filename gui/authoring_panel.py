@@ -92,18 +92,18 @@ class ExerciseAuthoringPanel(QWidget):
         self._fields: dict[str, QWidget] = {}
         self._filling = False
 
-        self.title = QLineEdit(placeholderText="Title of the exercise")
+        self.title = QLineEdit(placeholderText=self.tr("Title of the exercise"))
         self.title.textEdited.connect(self._title_edited)
         self.instructions = QPlainTextEdit()
-        self.instructions.setPlaceholderText("Instructions for the student (Markdown)")
+        self.instructions.setPlaceholderText(self.tr("Instructions for the student (Markdown)"))
         self.instructions.textChanged.connect(self._instructions_edited)
         self.instructions.setMaximumHeight(80)
 
         self.kind = QComboBox()
         self.kind.addItems(CRITERION_TYPES)
-        self.add_button = QPushButton("Add Criterion")
+        self.add_button = QPushButton(self.tr("Add Criterion"))
         self.add_button.clicked.connect(lambda: self.add_criterion(self.kind.currentText()))
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.clicked.connect(self.remove_criterion)
         adder = QHBoxLayout()
         adder.addWidget(self.kind, 1)
@@ -120,7 +120,7 @@ class ExerciseAuthoringPanel(QWidget):
         column = QVBoxLayout(criteria)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(adder)
-        column.addWidget(QLabel("Each criterion, checked on the reference (this design) as you edit:"))
+        column.addWidget(QLabel(self.tr("Each criterion, checked on the reference (this design) as you edit:")))
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.checklist)
         scroll = QScrollArea()
@@ -137,21 +137,21 @@ class ExerciseAuthoringPanel(QWidget):
 
         start = QWidget()
         start_column = QVBoxLayout(start)
-        self.with_start = QCheckBox("Students start from a part of this design")
+        self.with_start = QCheckBox(self.tr("Students start from a part of this design"))
         self.with_start.toggled.connect(self._start_toggled)
         self.start_layers = QListWidget()
         self.start_layers.itemChanged.connect(self._start_layer_changed)
         start_column.addWidget(self.with_start)
-        start_column.addWidget(QLabel("Ticked layers are in the starting design; students build the others."))
+        start_column.addWidget(QLabel(self.tr("Ticked layers are in the starting design; students build the others.")))
         start_column.addWidget(self.start_layers, 1)
 
         mutants = QWidget()
         mutants_column = QVBoxLayout(mutants)
-        self.mutants_button = QPushButton("Check Mutants")
-        self.mutants_button.setToolTip("Grade typical mistakes generated from this design (a branch dropped, padding changed, "
-                                       "a layer deleted ...) and list those the criteria let through")
+        self.mutants_button = QPushButton(self.tr("Check Mutants"))
+        self.mutants_button.setToolTip(self.tr("Grade typical mistakes generated from this design (a branch dropped, padding "
+                                               "changed, a layer deleted ...) and list those the criteria let through"))
         self.mutants_button.clicked.connect(self.check_mutants)
-        self.mutants_summary = QLabel("Typical student mistakes, generated from this design, graded against the criteria.")
+        self.mutants_summary = QLabel(self.tr("Typical student mistakes, generated from this design, graded against the criteria."))
         self.mutants_summary.setWordWrap(True)
         self.mutants_list = QListWidget()
         self.mutants_list.setWordWrap(True)
@@ -160,10 +160,10 @@ class ExerciseAuthoringPanel(QWidget):
         mutants_column.addWidget(self.mutants_list, 1)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(criteria, "Criteria")
-        self.tabs.addTab(start, "Starting Design")
-        self.tabs.addTab(mutants, "Mutants")
-        self.save_button = QPushButton("Save Exercise…")
+        self.tabs.addTab(criteria, self.tr("Criteria"))
+        self.tabs.addTab(start, self.tr("Starting Design"))
+        self.tabs.addTab(mutants, self.tr("Mutants"))
+        self.save_button = QPushButton(self.tr("Save Exercise…"))
         self.save_button.clicked.connect(self.save_dialog)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -245,7 +245,7 @@ class ExerciseAuthoringPanel(QWidget):
                 self.set_value(index, key, parsed)
 
         if key == "hidden":
-            box = QCheckBox("counts in grade, not shown to the student")
+            box = QCheckBox(self.tr("counts in grade, not shown to the student"))
             box.setChecked(bool(value))
             box.toggled.connect(lambda on: commit(True if on else None))
             return box
@@ -257,7 +257,7 @@ class ExerciseAuthoringPanel(QWidget):
                 combo.addItems(["", "height", "width", "depth"])
             elif key == "answer":
                 combo.addItems(names)
-                combo.lineEdit().setPlaceholderText("a layer (its parameter count) or a number")
+                combo.lineEdit().setPlaceholderText(self.tr("a layer (its parameter count) or a number"))
             elif kind == "layer_shape":
                 combo.addItems(names)
             else:
@@ -354,16 +354,19 @@ class ExerciseAuthoringPanel(QWidget):
         self.checklist.blockSignals(True)
         self.checklist.clear()
         if isinstance(result, str):
-            self.problem.setText(f"<span style='color:#D62728'>Not a valid exercise yet: {escape(result, quote=False)}</span>")
-            item = QListWidgetItem("The design has no errors")
+            self.problem.setText("<span style='color:#D62728'>{}</span>".format(
+                escape(self.tr("Not a valid exercise yet: {problem}").format(problem=result), quote=False)))
+            item = QListWidgetItem(self.tr("The design has no errors"))
             self.checklist.addItem(item)
             for entry in self.draft.criteria:
                 self.checklist.addItem(QListWidgetItem(f"?  {entry.get('id', '')}: {entry.get('type', '')}"))
         else:
             failing = [r for r in result if r.status in ("failed", "not checked")]
-            self.problem.setText(
-                "<span style='color:#D62728'>The reference does not pass every criterion: fix the criterion or the design.</span>"
-                if failing else ("The reference passes every criterion." if self.draft.criteria else "Add criteria above."))
+            if failing:
+                self.problem.setText("<span style='color:#D62728'>{}</span>".format(
+                    self.tr("The reference does not pass every criterion: fix the criterion or the design.")))
+            else:
+                self.problem.setText(self.tr("The reference passes every criterion.") if self.draft.criteria else self.tr("Add criteria above."))
             for r in result:
                 mark, colour = _MARK[r.status]
                 text = f"{mark}  {r.id}: {r.label}" if r.passed else f"{mark}  {r.id}: {r.label}\n     {r.message}"
@@ -384,7 +387,8 @@ class ExerciseAuthoringPanel(QWidget):
         try:
             exercise = self.draft.exercise(self.reference)
         except ExerciseError as exc:
-            self.mutants_summary.setText(f"<span style='color:#D62728'>Not a valid exercise yet: {escape(exc.detail, quote=False)}</span>")
+            self.mutants_summary.setText("<span style='color:#D62728'>{}</span>".format(
+                escape(self.tr("Not a valid exercise yet: {problem}").format(problem=exc.detail), quote=False)))
             return []
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -408,13 +412,14 @@ class ExerciseAuthoringPanel(QWidget):
 
     def save_dialog(self) -> None:
         start = str(Path(self.document.path).parent) if self.document is not None and self.document.path else ""
-        path, _filter = QFileDialog.getSaveFileName(self, "Save Exercise", start, "LayerLab exercises (*.json)")
+        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Save Exercise"), start, self.tr("LayerLab exercises (*.json)"))
         if not path:
             return
         try:
             report = self.save_to(path)
         except (ExerciseError, OSError) as exc:
-            QMessageBox.warning(self, "Cannot save the exercise", str(exc))
+            QMessageBox.warning(self, self.tr("Cannot save the exercise"), str(exc))
             return
-        verdict = "The exercise is valid." if report.ok else "The exercise is NOT valid:"
-        QMessageBox.information(self, "Exercise saved", "\n".join([f"Saved {path} and its reference solution.", verdict, *report.lines]))
+        verdict = self.tr("The exercise is valid.") if report.ok else self.tr("The exercise is NOT valid:")
+        saved = self.tr("Saved {file} and its reference solution.").format(file=path)
+        QMessageBox.information(self, self.tr("Exercise saved"), "\n".join([saved, verdict, *report.lines]))

@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         for title, path in examples():
             self._action(self.examples_menu, title, lambda p=path: self.open_example(p))
         self._action(file, "Open E&xercise…", self.open_exercise_dialog)
-        self._action(file, "New Exercise from this Design…", self.new_exercise_from_design)
+        self._action(file, self.tr("New Exercise from this Design…"), self.new_exercise_from_design)
         self.exercises_menu = file.addMenu("Exercises")
         for title, path in exercises():
             self._action(self.exercises_menu, title, lambda p=path: self.open_exercise(str(p)))
@@ -928,7 +928,7 @@ class MainWindow(QMainWindow):
         self.authoring.start_from(self.document)
         self.authoring_dock.show()
         self.authoring_dock.raise_()
-        self.statusBar().showMessage("New exercise: this design is the reference solution. Add criteria, then Save Exercise.", 8000)
+        self.statusBar().showMessage(self.tr("New exercise: this design is the reference solution. Add criteria, then Save Exercise."), 8000)
 
     def open_exercise_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Exercise", str(EXERCISES_DIR), "LayerLab exercises (*.json)")

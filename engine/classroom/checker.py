@@ -96,7 +96,7 @@ def _is_bypass(graph: NetworkGraph, node_id: str, max_shortcut: int = 2) -> bool
     another input that is longer than the shortcut. Two equal branches from one input are not a bypass,
     nor is the same tensor wired twice."""
     g = graph.nx_graph
-    sources = list(dict.fromkeys(s for s, _ in _distinct_inputs(graph, node_id)))
+    sources = list(dict.fromkeys(s for s, _output in _distinct_inputs(graph, node_id)))
     for a in sources:
         chain, steps = a, 0
         while True:

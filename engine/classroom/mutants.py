@@ -106,9 +106,9 @@ def _setting_mutants(reference: NetworkGraph, kind: str) -> Iterator[Mutant]:
             new: Any = "valid" if value == "same" else "same"
         elif kind == "strides":
             if value is None:  # pooling's default, the pool size: a student who sets 1 keeps the size
-                new = tuple(1 for _ in params.get("pool_size") or (1,))
+                new = tuple(1 for _axis in params.get("pool_size") or (1,))
             else:
-                new = tuple(1 for _ in value) if any(s != 1 for s in value) else tuple(2 for _ in value)
+                new = tuple(1 for _axis in value) if any(s != 1 for s in value) else tuple(2 for _axis in value)
         elif kind == "kernel_size":
             new = tuple(k + 2 for k in value)
         elif kind == "filters":
