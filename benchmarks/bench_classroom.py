@@ -28,7 +28,13 @@ def _timed(args: list[str], repeat: int = 1) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "main.py", *args],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -40,15 +46,22 @@ def _twenty_layers(root: Path) -> Path:
 
     graph = NetworkGraph()
     x = graph.add_node("Input", {"shape": [32, 32, 3]}, name="image")
-    x_prev = graph.add_node("Conv2D", {"filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"}, name="stem")
+    x_prev = graph.add_node(
+        "Conv2D", {"filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"}, name="stem"
+    )
     graph.connect(x, x_prev)
     for block in range(3):
-        conv = graph.add_node("Conv2D", {"filters": 16 * (block + 1), "kernel_size": 3, "padding": "same", "activation": "relu"},
-                              name=f"b{block}_conv1")
+        conv = graph.add_node(
+            "Conv2D",
+            {"filters": 16 * (block + 1), "kernel_size": 3, "padding": "same", "activation": "relu"},
+            name=f"b{block}_conv1",
+        )
         graph.connect(x_prev, conv)
         bn = graph.add_node("BatchNormalization", {}, name=f"b{block}_bn")
         graph.connect(conv, bn)
-        conv2 = graph.add_node("Conv2D", {"filters": 16 * (block + 1), "kernel_size": 3, "padding": "same"}, name=f"b{block}_conv2")
+        conv2 = graph.add_node(
+            "Conv2D", {"filters": 16 * (block + 1), "kernel_size": 3, "padding": "same"}, name=f"b{block}_conv2"
+        )
         graph.connect(bn, conv2)
         proj = graph.add_node("Conv2D", {"filters": 16 * (block + 1), "kernel_size": 1}, name=f"b{block}_proj")
         graph.connect(x_prev, proj)
@@ -66,16 +79,26 @@ def _twenty_layers(root: Path) -> Path:
     (root / "solutions").mkdir(parents=True)
     save_project(graph, root / "solutions" / "ex20.json", answers={"q": 4640})
     exercise = {
-        "format": "layerlab-exercise", "version": 1, "title": "Three residual blocks", "criteria": [
+        "format": "layerlab-exercise",
+        "version": 1,
+        "title": "Three residual blocks",
+        "criteria": [
             {"id": "in", "type": "input_shape", "shape": [32, 32, 3]},
             {"id": "out", "type": "output_shape", "shape": [10]},
             {"id": "size", "type": "max_params", "value": 60000},
-            {"id": "convs", "type": "requires_layer", "layer": "Conv2D", "params": {"kernel_size": 3, "padding": "same"}, "min": 6},
+            {
+                "id": "convs",
+                "type": "requires_layer",
+                "layer": "Conv2D",
+                "params": {"kernel_size": 3, "padding": "same"},
+                "min": 6,
+            },
             {"id": "skip", "type": "skip_connection", "min": 3},
             {"id": "deep", "type": "min_depth", "value": 10},
             {"id": "rf", "type": "min_receptive_field", "value": 13},
             {"id": "q", "type": "question", "prompt": "Parameters of b1_conv1?", "answer": {"params_of": "b1_conv1"}},
-        ]}
+        ],
+    }
     (root / "ex20.json").write_text(json.dumps(exercise))
     return root / "ex20.json"
 
@@ -89,9 +112,25 @@ def run() -> list[dict]:
             (big / f"student{i:03}").mkdir(parents=True)
             (big / f"student{i:03}" / "design.json").write_bytes(INCEPTION_SOLUTION.read_bytes())
         plain = _timed(["grade", str(INCEPTION), str(big), "-o", str(root / "a.csv")], repeat=2)
-        full = _timed(["grade", str(INCEPTION), str(big), "-o", str(root / "b.csv"), "--results-json", str(root / "gs"),
-                       "--feedback", str(root / "fb")], repeat=2)
-        results.append(report("grade 200 designs, --results-json --feedback", full, "s", "grade, CSV only", plain, "< 3 s", full < 3))
+        full = _timed(
+            [
+                "grade",
+                str(INCEPTION),
+                str(big),
+                "-o",
+                str(root / "b.csv"),
+                "--results-json",
+                str(root / "gs"),
+                "--feedback",
+                str(root / "fb"),
+            ],
+            repeat=2,
+        )
+        results.append(
+            report(
+                "grade 200 designs, --results-json --feedback", full, "s", "grade, CSV only", plain, "< 3 s", full < 3
+            )
+        )
 
         doc = json.loads(DENSENET.read_text())
         convs = [n for n in doc["nodes"] if n["type"] == "Conv2D"]
@@ -109,14 +148,32 @@ def run() -> list[dict]:
             json.loads(path.read_text())
         floor = time.perf_counter() - start
         similar = _timed(["similar", str(folder), "--json", "--reference", str(DENSENET)], repeat=3)
-        results.append(report("similar, 500 DenseNet121-size designs", similar, "s", "json.load of the 500 files", floor, "< 20 s",
-                              similar < 20))
+        results.append(
+            report(
+                "similar, 500 DenseNet121-size designs",
+                similar,
+                "s",
+                "json.load of the 500 files",
+                floor,
+                "< 20 s",
+                similar < 20,
+            )
+        )
 
         exercise = _twenty_layers(root / "ex")
         validate = _timed(["validate", str(exercise)], repeat=2)
         mutants = _timed(["validate", str(exercise), "--mutants"], repeat=2)
-        results.append(report("validate --mutants, 20-layer reference", mutants, "s", "validate without mutants", validate, "< 5 s",
-                              mutants < 5))
+        results.append(
+            report(
+                "validate --mutants, 20-layer reference",
+                mutants,
+                "s",
+                "validate without mutants",
+                validate,
+                "< 5 s",
+                mutants < 5,
+            )
+        )
     return results
 
 

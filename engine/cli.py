@@ -77,18 +77,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="CSV report to write")
     p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="train this many designs at once, in worker processes (default 1)")
-    p.add_argument("--results-json", metavar="DIR", help="write a Gradescope results.json per submission: DIR/NAME/results.json "
+    p.add_argument("--results-json", metavar="DIR",
+                   help="write a Gradescope results.json per submission: DIR/NAME/results.json "
                    "(NAME: the CSV's output column)")
     p.add_argument("--feedback", metavar="DIR", help="write a Markdown feedback file per submission: DIR/NAME.md")
     p = sub.add_parser("validate", help="check an exercise: its solution passes, its known-wrong designs fail")
     p.add_argument("exercise", help="an exercise file (.json)")
     p.add_argument("wrong", nargs="?", help="folder of known-wrong designs (default wrong/EXERCISE_NAME/ beside the exercise)")
-    p.add_argument("--mutants", action="store_true", help="also grade typical mistakes generated from the reference solution, "
+    p.add_argument("--mutants", action="store_true",
+                   help="also grade typical mistakes generated from the reference solution, "
                    "and list those that pass every criterion")
     p = sub.add_parser("similar", help="group designs that are identical up to names and positions, and list near-duplicates")
     p.add_argument("folder", help="a folder of project files (*.json), searched recursively")
     p.add_argument("--threshold", type=float, default=0.8, help="similarity from which a pair is listed (0 to 1, default 0.8)")
-    p.add_argument("--reference", metavar="DESIGN", help="the reference solution (a design, or an exercise file: its solution): "
+    p.add_argument("--reference", metavar="DESIGN",
+                   help="the reference solution (a design, or an exercise file: its solution): "
                    "each pair is set against it, and pairs close to each other but far from it come first")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("diff", help="compare two designs layer by layer")
@@ -295,8 +298,8 @@ def _output_folders(folder: Path, args: argparse.Namespace) -> list[Path]:
             continue
         path = Path(value).resolve()
         if path == folder.resolve() or path in folder.resolve().parents:
-            raise _UsageError(_("{flag} {folder}: that is the class folder or holds it; choose a folder of its own").format(
-                flag=flag, folder=value))
+            problem = _("{flag} {folder}: that is the class folder or holds it; choose a folder of its own")
+            raise _UsageError(problem.format(flag=flag, folder=value))
         out.append(path)
     return out
 
@@ -331,8 +334,8 @@ def _grade(args: argparse.Namespace) -> int:
     counted = counted_submissions([g.submission for g in graded])
     several = len({g.submission.key for g, (_counts, others) in zip(graded, counted) if others})
     if several:
-        print(_("{count} student(s) handed in several files: the newest counts (column counted; the others are in other_files).").format(
-            count=several))
+        print(_("{count} student(s) handed in several files: the newest counts "
+                "(column counted; the others are in other_files).").format(count=several))
     if counts["checker error"]:
         print(f"error: the checker failed on {counts['checker error']} design(s); see the status and problem columns", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -364,7 +367,8 @@ def _reference_design(path: str):  # noqa: ANN202
     if isinstance(doc, dict) and doc.get("format") == FORMAT:
         solution = load_exercise(path).solution_path()
         if solution is None or not solution.is_file():
-            raise _UsageError(_("{exercise}: the exercise's reference solution {solution} does not exist").format(exercise=path, solution=solution))
+            problem = _("{exercise}: the exercise's reference solution {solution} does not exist")
+            raise _UsageError(problem.format(exercise=path, solution=solution))
         path = str(solution)
     graph, _title = load_any(path)
     return graph
@@ -395,34 +399,46 @@ def _similar(args: argparse.Namespace) -> int:
         print(json.dumps({
             "identical": [[read[i].relative for i in group] for group in found.identical],
             "same_as_reference": [read[i].relative for i in sorted(found.same_as_reference)],
-            "near": [{"a": read[p.a].relative, "b": read[p.b].relative, "similarity": round(p.similarity, 4),
-                      **({} if p.beyond_reference is None else {
-                          "a_from_reference": round(p.a_from_reference or 0.0, 4), "b_from_reference": round(p.b_from_reference or 0.0, 4),
-                          "beyond_reference": round(p.beyond_reference, 4)})} for p in found.pairs],
+            "near": [_pair_json(p, read) for p in found.pairs],
             "unreadable": [{"file": f, "problem": p} for f, p in unreadable],
         }))
         return EXIT_OK
     print(f"{len(read)} design(s) read" + (f", {len(unreadable)} unreadable" if unreadable else "") + ".")
-    print("Identical up to names and positions:" if found.identical else "No two designs are identical up to names and positions.")
+    if found.identical:
+        print("Identical up to names and positions:")
+    else:
+        print("No two designs are identical up to names and positions.")
     for group in found.identical:
         same = " " + _("(the same as the reference solution)") if group[0] in found.same_as_reference else ""
         print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group) + same)
     if not found.pairs:
         print(_("No other pair reaches similarity {threshold:g}.").format(threshold=args.threshold))
     elif reference is None:
-        print(_("Near-duplicates (similarity at least {threshold:g}), the most similar first:").format(threshold=args.threshold))
+        print(_("Near-duplicates (similarity at least {threshold:g}), the most similar first:").format(
+            threshold=args.threshold))
     else:
-        print(_("Near-duplicates (similarity at least {threshold:g}), the pairs closer to each other than to the reference first "
-                "(beyond: how much more they share with each other than with the reference; near or below 0 is two designs "
-                "that both came close to the solution):").format(threshold=args.threshold))
+        print(_("Near-duplicates (similarity at least {threshold:g}), the pairs closer to each other than to the "
+                "reference first (beyond: how much more they share with each other than with the reference; near or "
+                "below 0 is two designs that both came close to the solution):").format(threshold=args.threshold))
+    line = _("{similarity:.2f}  beyond {beyond:+.2f}  {a} ({a_far:.2f} from the reference)  "
+             "{b} ({b_far:.2f} from the reference)")
     for p in found.pairs:
+        a, b = read[p.a].relative, read[p.b].relative
         if p.beyond_reference is None:
-            print(f"  {p.similarity:.2f}  {read[p.a].relative}  {read[p.b].relative}")
+            print(f"  {p.similarity:.2f}  {a}  {b}")
         else:
-            print("  " + _("{similarity:.2f}  beyond {beyond:+.2f}  {a} ({a_far:.2f} from the reference)  {b} ({b_far:.2f} from the reference)")
-                  .format(similarity=p.similarity, beyond=p.beyond_reference, a=read[p.a].relative, a_far=p.a_from_reference,
-                          b=read[p.b].relative, b_far=p.b_from_reference))
+            print("  " + line.format(similarity=p.similarity, beyond=p.beyond_reference, a=a, a_far=p.a_from_reference,
+                                     b=b, b_far=p.b_from_reference))
     return EXIT_OK
+
+
+def _pair_json(pair, read) -> dict:  # noqa: ANN001
+    """One near-duplicate pair as ``similar --json`` prints it."""
+    out = {"a": read[pair.a].relative, "b": read[pair.b].relative, "similarity": round(pair.similarity, 4)}
+    if pair.beyond_reference is not None:
+        out.update(a_from_reference=round(pair.a_from_reference, 4), b_from_reference=round(pair.b_from_reference, 4),
+                   beyond_reference=round(pair.beyond_reference, 4))
+    return out
 
 
 def _diff(args: argparse.Namespace) -> int:

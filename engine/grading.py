@@ -8,7 +8,14 @@ them, `engine.classroom.reports` writes the CSV, Gradescope ``results.json`` and
 from __future__ import annotations
 
 from engine.classroom.grading import GradedSubmission, grade_class, load_submission, problem_results
-from engine.classroom.reports import feedback_markdown, gradescope_results, output_names, report_csv, safe_file_name, write_outputs
+from engine.classroom.reports import (
+    feedback_markdown,
+    gradescope_results,
+    output_names,
+    report_csv,
+    safe_file_name,
+    write_outputs,
+)
 from engine.classroom.submissions import (
     MAX_SUBMISSIONS,
     Submission,

@@ -28,7 +28,16 @@ from typing import Any
 from engine.graph import MASK_SLOT, NetworkGraph
 from engine.layers import get_spec
 
-__all__ = ["Comparison", "Fingerprint", "Pair", "compare_designs", "fingerprint", "fingerprint_files", "similar_designs", "similarity"]
+__all__ = [
+    "Comparison",
+    "Fingerprint",
+    "Pair",
+    "compare_designs",
+    "fingerprint",
+    "fingerprint_files",
+    "similar_designs",
+    "similarity",
+]
 
 ITERATIONS = 3
 
@@ -48,16 +57,26 @@ def _stable(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
 
-def _refine(labels: dict[str, int], into: dict[str, list[tuple[str, int]]], out: dict[str, list[tuple[str, int]]]) -> list[dict[str, int]]:
+def _refine(
+    labels: dict[str, int], into: dict[str, list[tuple[str, int]]], out: dict[str, list[tuple[str, int]]]
+) -> list[dict[str, int]]:
     """Weisfeiler-Lehman rounds: each layer's label with its inputs' and outputs' labels and wire labels, hashed.
     (``hash()`` of a tuple of whole numbers is the same in every process.)"""
     rounds = [labels]
     for _round in range(ITERATIONS):
         prev = rounds[-1]
-        rounds.append({
-            n: hash((prev[n], tuple(sorted((w, prev[s]) for s, w in into[n])), tuple(sorted((w, prev[t]) for t, w in out[n]))))
-            for n in prev
-        })
+        rounds.append(
+            {
+                n: hash(
+                    (
+                        prev[n],
+                        tuple(sorted((w, prev[s]) for s, w in into[n])),
+                        tuple(sorted((w, prev[t]) for t, w in out[n])),
+                    )
+                )
+                for n in prev
+            }
+        )
     return rounds
 
 
@@ -116,7 +135,9 @@ def _jaccards(bags: Sequence[Counter[int]]) -> Any:
         key_ids.append(np.fromiter((keys.setdefault(k, len(keys)) for k in bag), dtype=np.int64, count=len(bag)))
         counts.append(np.fromiter(bag.values(), dtype=np.int64, count=len(bag)))
     n = len(bags)
-    row_of, key_of, count_of = (np.concatenate(a) if a else np.zeros(0, dtype=np.int64) for a in (key_rows, key_ids, counts))
+    row_of, key_of, count_of = (
+        np.concatenate(a) if a else np.zeros(0, dtype=np.int64) for a in (key_rows, key_ids, counts)
+    )
     # Token (key, k) for k < count: the key's first token id, plus k.
     most = np.zeros(max(1, len(keys)), dtype=np.int64)
     np.maximum.at(most, key_of, count_of)
@@ -132,7 +153,9 @@ def _jaccards(bags: Sequence[Counter[int]]) -> Any:
     shared = dense @ dense.T
     rare = matrix[:, np.flatnonzero(~common & (frequency >= 2))]
     shared += (rare @ rare.T).toarray()
-    np.fill_diagonal(shared, sizes)  # tokens only one design holds were left out above: they are shared with itself only
+    np.fill_diagonal(
+        shared, sizes
+    )  # tokens only one design holds were left out above: they are shared with itself only
     union = sizes[:, None] + sizes[None, :] - shared
     return np.divide(shared, union, out=np.ones_like(shared), where=union > 0)
 
@@ -176,7 +199,9 @@ class Comparison:
     same_as_reference: frozenset[int] = frozenset()
 
 
-def compare_designs(fingerprints: Sequence[Fingerprint], threshold: float = 0.8, reference: Fingerprint | None = None) -> Comparison:
+def compare_designs(
+    fingerprints: Sequence[Fingerprint], threshold: float = 0.8, reference: Fingerprint | None = None
+) -> Comparison:
     """Identical groups and near-duplicate pairs of a class, each pair set against the reference solution if given."""
     import numpy as np
 
@@ -195,18 +220,22 @@ def compare_designs(fingerprints: Sequence[Fingerprint], threshold: float = 0.8,
     xs, ys = np.nonzero(np.triu(sims[: len(heads), : len(heads)] >= threshold - 1e-6, k=1))
     values = np.minimum(1.0, sims[xs, ys])
     if reference is not None:
-        # Closest to each other and furthest from the reference first: similarity minus the closer one's similarity to it.
+        # Closest to each other and furthest from the reference first: their similarity minus the closer one's to it.
         beyond = values - np.maximum(sims[xs, -1], sims[ys, -1])
         order = np.lexsort((-values, -beyond))
     else:
         order = np.argsort(-values, kind="stable")
-    pairs = [Pair(heads[x], heads[y], float(v), far[heads[x]] if far else None, far[heads[y]] if far else None)
-             for x, y, v in zip(xs[order].tolist(), ys[order].tolist(), values[order].tolist())]
+    pairs = [
+        Pair(heads[x], heads[y], float(v), far[heads[x]] if far else None, far[heads[y]] if far else None)
+        for x, y, v in zip(xs[order].tolist(), ys[order].tolist(), values[order].tolist())
+    ]
     same = frozenset(i for i, fp in enumerate(fingerprints) if reference is not None and fp.digest == reference.digest)
     return Comparison(identical, pairs, far, same)
 
 
-def similar_designs(fingerprints: Sequence[Fingerprint], threshold: float = 0.8) -> tuple[list[list[int]], list[tuple[int, int, float]]]:
+def similar_designs(
+    fingerprints: Sequence[Fingerprint], threshold: float = 0.8
+) -> tuple[list[list[int]], list[tuple[int, int, float]]]:
     """Groups of identical designs (indices, groups of two or more) and near-duplicate pairs
     ``(i, j, similarity)`` at or above ``threshold`` that are not identical, most similar first."""
     result = compare_designs(fingerprints, threshold)

@@ -50,11 +50,25 @@ from gui.exercise_panel import follow_analysis
 
 __all__ = ["ExerciseAuthoringPanel"]
 
-_MARK = {"passed": ("✔", QColor("#2CA02C")), "failed": ("✖", QColor("#D62728")), "not checked": ("○", QColor("#B8860B")),
-         "not run": ("…", QColor("#7F7F7F"))}
+_MARK = {
+    "passed": ("✔", QColor("#2CA02C")),
+    "failed": ("✖", QColor("#D62728")),
+    "not checked": ("○", QColor("#B8860B")),
+    "not run": ("…", QColor("#7F7F7F")),
+}
 _COMMON = ("points", "hint", "hidden")
-_NUMBER_KEYS = {"value", "min", "max", "min_inputs", "max_inputs", "tolerance", "epochs", "max_shortcut_layers", "min_val_accuracy",
-                "points"}
+_NUMBER_KEYS = {
+    "value",
+    "min",
+    "max",
+    "min_inputs",
+    "max_inputs",
+    "tolerance",
+    "epochs",
+    "max_shortcut_layers",
+    "min_val_accuracy",
+    "points",
+}
 
 
 def _shape_text(value: Any) -> str:
@@ -148,10 +162,16 @@ class ExerciseAuthoringPanel(QWidget):
         mutants = QWidget()
         mutants_column = QVBoxLayout(mutants)
         self.mutants_button = QPushButton(self.tr("Check Mutants"))
-        self.mutants_button.setToolTip(self.tr("Grade typical mistakes generated from this design (a branch dropped, padding "
-                                               "changed, a layer deleted ...) and list those the criteria let through"))
+        self.mutants_button.setToolTip(
+            self.tr(
+                "Grade typical mistakes generated from this design (a branch dropped, padding "
+                "changed, a layer deleted ...) and list those the criteria let through"
+            )
+        )
         self.mutants_button.clicked.connect(self.check_mutants)
-        self.mutants_summary = QLabel(self.tr("Typical student mistakes, generated from this design, graded against the criteria."))
+        self.mutants_summary = QLabel(
+            self.tr("Typical student mistakes, generated from this design, graded against the criteria.")
+        )
         self.mutants_summary.setWordWrap(True)
         self.mutants_list = QListWidget()
         self.mutants_list.setWordWrap(True)
@@ -201,7 +221,9 @@ class ExerciseAuthoringPanel(QWidget):
 
     def add_criterion(self, kind: str) -> None:
         taken = {c.get("id") for c in self.draft.criteria if isinstance(c.get("id"), str)}
-        self.draft.criteria.append(suggest_criterion(kind, self.reference, taken, self.document.analysis if self.document else None))
+        self.draft.criteria.append(
+            suggest_criterion(kind, self.reference, taken, self.document.analysis if self.document else None)
+        )
         self.refresh()
         self.checklist.setCurrentRow(len(self.draft.criteria))  # row 0 is "valid"
 
@@ -354,8 +376,11 @@ class ExerciseAuthoringPanel(QWidget):
         self.checklist.blockSignals(True)
         self.checklist.clear()
         if isinstance(result, str):
-            self.problem.setText("<span style='color:#D62728'>{}</span>".format(
-                escape(self.tr("Not a valid exercise yet: {problem}").format(problem=result), quote=False)))
+            self.problem.setText(
+                "<span style='color:#D62728'>{}</span>".format(
+                    escape(self.tr("Not a valid exercise yet: {problem}").format(problem=result), quote=False)
+                )
+            )
             item = QListWidgetItem(self.tr("The design has no errors"))
             self.checklist.addItem(item)
             for entry in self.draft.criteria:
@@ -363,10 +388,17 @@ class ExerciseAuthoringPanel(QWidget):
         else:
             failing = [r for r in result if r.status in ("failed", "not checked")]
             if failing:
-                self.problem.setText("<span style='color:#D62728'>{}</span>".format(
-                    self.tr("The reference does not pass every criterion: fix the criterion or the design.")))
+                self.problem.setText(
+                    "<span style='color:#D62728'>{}</span>".format(
+                        self.tr("The reference does not pass every criterion: fix the criterion or the design.")
+                    )
+                )
             else:
-                self.problem.setText(self.tr("The reference passes every criterion.") if self.draft.criteria else self.tr("Add criteria above."))
+                self.problem.setText(
+                    self.tr("The reference passes every criterion.")
+                    if self.draft.criteria
+                    else self.tr("Add criteria above.")
+                )
             for r in result:
                 mark, colour = _MARK[r.status]
                 text = f"{mark}  {r.id}: {r.label}" if r.passed else f"{mark}  {r.id}: {r.label}\n     {r.message}"
@@ -387,8 +419,11 @@ class ExerciseAuthoringPanel(QWidget):
         try:
             exercise = self.draft.exercise(self.reference)
         except ExerciseError as exc:
-            self.mutants_summary.setText("<span style='color:#D62728'>{}</span>".format(
-                escape(self.tr("Not a valid exercise yet: {problem}").format(problem=exc.detail), quote=False)))
+            self.mutants_summary.setText(
+                "<span style='color:#D62728'>{}</span>".format(
+                    escape(self.tr("Not a valid exercise yet: {problem}").format(problem=exc.detail), quote=False)
+                )
+            )
             return []
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -412,7 +447,9 @@ class ExerciseAuthoringPanel(QWidget):
 
     def save_dialog(self) -> None:
         start = str(Path(self.document.path).parent) if self.document is not None and self.document.path else ""
-        path, _filter = QFileDialog.getSaveFileName(self, self.tr("Save Exercise"), start, self.tr("LayerLab exercises (*.json)"))
+        path, _filter = QFileDialog.getSaveFileName(
+            self, self.tr("Save Exercise"), start, self.tr("LayerLab exercises (*.json)")
+        )
         if not path:
             return
         try:

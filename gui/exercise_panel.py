@@ -42,7 +42,7 @@ MAX_ANSWER_LENGTH = 100
 
 
 def follow_analysis(old: Document | None, new: Document, slot: Any) -> Document:
-    """Move ``slot`` from ``old``'s analysis signal to ``new``'s (a panel that follows the open design); returns ``new``."""
+    """Move ``slot`` from ``old``'s analysis signal to ``new``'s (a panel following the open design); returns new."""
     if old is not None:
         try:
             old.analysed.disconnect(slot)

@@ -919,7 +919,8 @@ class MainWindow(QMainWindow):
             from gui.authoring_panel import ExerciseAuthoringPanel
 
             self._authoring = ExerciseAuthoringPanel(self.document)
-            self.authoring_dock = self._dock("Exercise Authoring", self._authoring, Qt.DockWidgetArea.RightDockWidgetArea, 0)
+            right = Qt.DockWidgetArea.RightDockWidgetArea
+            self.authoring_dock = self._dock("Exercise Authoring", self._authoring, right, 0)
             self.tabifyDockWidget(self.inspector_dock, self.authoring_dock)
         return self._authoring
 
@@ -928,7 +929,8 @@ class MainWindow(QMainWindow):
         self.authoring.start_from(self.document)
         self.authoring_dock.show()
         self.authoring_dock.raise_()
-        self.statusBar().showMessage(self.tr("New exercise: this design is the reference solution. Add criteria, then Save Exercise."), 8000)
+        message = self.tr("New exercise: this design is the reference solution. Add criteria, then Save Exercise.")
+        self.statusBar().showMessage(message, 8000)
 
     def open_exercise_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Exercise", str(EXERCISES_DIR), "LayerLab exercises (*.json)")

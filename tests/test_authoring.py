@@ -45,7 +45,11 @@ def test_a_saved_draft_is_an_exercise_validate_accepts_with_a_partial_start(tmp_
     report = validate_exercise(exercise)
     assert report.ok, report.lines
     start, _ = graph_from_dict(exercise.start)
-    assert {n.name for n in start.nodes()} == {n.name for n in reference.nodes()} - {"branch3x3", "branch5x5", "inception_3a"}
+    assert {n.name for n in start.nodes()} == {n.name for n in reference.nodes()} - {
+        "branch3x3",
+        "branch5x5",
+        "inception_3a",
+    }
     _, meta = load_project(solution)
     assert meta["answers"] == {"q": 12352}  # the reference answers its own question right
     cli = run("validate", str(path), "--mutants")
@@ -55,7 +59,10 @@ def test_a_saved_draft_is_an_exercise_validate_accepts_with_a_partial_start(tmp_
 def test_an_unfinished_draft_says_what_is_wrong_and_writes_nothing(tmp_path: Path) -> None:
     reference, _ = load_project(INCEPTION)
     draft = ExerciseDraft(title="t", criteria=[{"id": "out", "type": "output_shape", "shape": "28 by 28"}])
-    assert preview(draft, reference) == "criterion 'out' (criteria[0]), key 'shape': must be a list of positive sizes or null, such as [28, 28, 1]"
+    assert (
+        preview(draft, reference)
+        == "criterion 'out' (criteria[0]), key 'shape': must be a list of positive sizes or null, such as [28, 28, 1]"
+    )
     with pytest.raises(ExerciseError):
         save_draft(draft, reference, tmp_path / "ex.json")
     assert not list(tmp_path.iterdir())
@@ -67,17 +74,29 @@ def test_mutants_cover_every_kind_of_mistake_and_find_weak_criteria() -> None:
     assert kinds == set(MUTATIONS) - {"drop_branch"}  # its only merge is a skip connection
     inception, _ = load_project(INCEPTION)
     assert "drop_branch" in {m.kind for m in mutants(inception)}
-    weak = exercise_from_dict({"format": "layerlab-exercise", "version": 1, "title": "weak", "criteria": [
-        {"id": "in", "type": "input_shape", "shape": [28, 28, 1]}, {"id": "out", "type": "output_shape", "shape": [10]}]})
+    weak = exercise_from_dict(
+        {
+            "format": "layerlab-exercise",
+            "version": 1,
+            "title": "weak",
+            "criteria": [
+                {"id": "in", "type": "input_shape", "shape": [28, 28, 1]},
+                {"id": "out", "type": "output_shape", "shape": [10]},
+            ],
+        }
+    )
     strong = load_exercise(EXERCISES / "ex10_small_mnist_skip.json")
     weak_results, strong_results = check_mutants(weak, reference), check_mutants(strong, reference)
     removed_skip = next(r for r in strong_results if r.mutant.kind == "remove_skip")
-    assert "skip" in removed_skip.failed and removed_skip.mutant.description.startswith("the skip connection into skip removed")
+    assert "skip" in removed_skip.failed and removed_skip.mutant.description.startswith(
+        "the skip connection into skip removed"
+    )
     assert next(r for r in weak_results if r.mutant.kind == "remove_skip").survives  # the weak exercise lets it through
     assert sum(r.survives for r in weak_results) > sum(r.survives for r in strong_results)
     # The reference stays as it was: every mutant is a copy.
     assert json.dumps(load_project(MNIST_SKIP)[0].copy().params_of(reference.find("conv1")), default=str) == json.dumps(
-        reference.params_of(reference.find("conv1")), default=str)
+        reference.params_of(reference.find("conv1")), default=str
+    )
 
 
 def test_validate_mutants_lists_the_mistakes_an_exercise_lets_through() -> None:
@@ -139,4 +158,6 @@ def test_new_exercise_from_this_design_in_the_editor(window, tmp_path: Path) -> 
     results = panel.check_mutants()
     assert results and panel.mutants_list.count() >= len(results)
     assert "typical mistakes generated from the reference" in panel.mutants_summary.text()
-    assert window.document.undo_stack.count() == undo_before and not window.document.modified  # the design was only read
+    assert (
+        window.document.undo_stack.count() == undo_before and not window.document.modified
+    )  # the design was only read

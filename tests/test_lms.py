@@ -28,21 +28,31 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def grade(folder: Path, out: Path, *extra: str):  # noqa: ANN201
-    return run("grade", str(EXERCISE), str(folder), "-o", str(out / "r.csv"), "--results-json", str(out / "gs"),
-               "--feedback", str(out / "fb"), *extra)
+    return run(
+        "grade",
+        str(EXERCISE),
+        str(folder),
+        "-o",
+        str(out / "r.csv"),
+        "--results-json",
+        str(out / "gs"),
+        "--feedback",
+        str(out / "fb"),
+        *extra,
+    )
 
 
 def test_every_submission_gets_its_own_output(tmp_path: Path) -> None:
     folder = tmp_path / "class"
     folder.mkdir()
-    shutil.copy(GOOD, folder / "a b.json")            # "a b" and "a_b" sanitise to one name
+    shutil.copy(GOOD, folder / "a b.json")  # "a b" and "a_b" sanitise to one name
     shutil.copy(WRONG, folder / "a_b.json")
-    for sub, source in (("x", GOOD), ("y", WRONG)):   # one student, two files of one name
+    for sub, source in (("x", GOOD), ("y", WRONG)):  # one student, two files of one name
         (folder / "Ann" / sub).mkdir(parents=True)
         shutil.copy(source, folder / "Ann" / sub / "d.json")
     (folder / "Zed").mkdir()
     shutil.copy(GOOD, folder / "Zed" / "d.json")
-    (folder / "zed.json").write_text("{")             # unreadable, and "zed" is "Zed" on macOS and Windows
+    (folder / "zed.json").write_text("{")  # unreadable, and "zed" is "Zed" on macOS and Windows
     result = grade(folder, tmp_path)
     assert result.returncode == 0, result.stderr
     table = rows(tmp_path / "r.csv")
@@ -79,7 +89,9 @@ def test_the_newest_of_a_students_files_counts_and_the_others_are_listed(tmp_pat
     os.utime(student / "design (1).json", (1_700_000_000, 1_700_000_000))
     grade(tmp_path / "class", tmp_path)
     assert {row["file"].split("/")[-1]: row["counted"] for row in rows(tmp_path / "r.csv")} == {
-        "design (1).json": "yes", "design.json": "no"}
+        "design (1).json": "yes",
+        "design.json": "no",
+    }
 
 
 def test_results_written_inside_the_class_folder_are_not_graded_again(tmp_path: Path) -> None:
@@ -87,8 +99,17 @@ def test_results_written_inside_the_class_folder_are_not_graded_again(tmp_path: 
     folder.mkdir()
     shutil.copy(GOOD, folder / "alice.json")
     shutil.copy(WRONG, folder / "bob.json")
-    first = run("grade", str(EXERCISE), str(folder), "-o", str(tmp_path / "r.csv"), "--results-json", str(folder / "out" / "gs"),
-                "--feedback", str(folder / "feedback"))
+    first = run(
+        "grade",
+        str(EXERCISE),
+        str(folder),
+        "-o",
+        str(tmp_path / "r.csv"),
+        "--results-json",
+        str(folder / "out" / "gs"),
+        "--feedback",
+        str(folder / "feedback"),
+    )
     assert first.returncode == 0, first.stderr
     assert (folder / "out" / "gs" / "alice" / "results.json").is_file() and (folder / "feedback" / "alice.md").is_file()
     second = run("grade", str(EXERCISE), str(folder), "-o", str(tmp_path / "again.csv"))  # without the output flags
@@ -110,7 +131,9 @@ def test_grade_and_similar_read_symlinked_student_folders(tmp_path: Path) -> Non
     (links / "loop").symlink_to(links, target_is_directory=True)  # a cycle is walked once
     assert [s.student for s in scan_class(links).submissions] == ["alice", "bob"]
     similar = run("similar", str(links), "--json")
-    assert similar.returncode == 0 and json.loads(similar.stdout)["identical"] == [["alice/design.json", "bob/design.json"]]
+    assert similar.returncode == 0 and json.loads(similar.stdout)["identical"] == [
+        ["alice/design.json", "bob/design.json"]
+    ]
     empty = tmp_path / "empty"
     empty.mkdir()
     for command in (["grade", str(EXERCISE), str(empty), "-o", str(tmp_path / "e.csv")], ["similar", str(empty)]):
@@ -129,7 +152,13 @@ def test_canvas_flat_download_names_are_taken_apart(tmp_path: Path) -> None:
     assert "from 2 student(s)" in result.stdout
     table = {row["file"]: row for row in rows(tmp_path / "r.csv")}
     jane = table["doejane_12345_67890_design.json"]
-    assert (jane["student"], jane["name"], jane["user_id"], jane["late"], jane["counted"]) == ("doejane", "doejane", "12345", "no", "yes")
+    assert (jane["student"], jane["name"], jane["user_id"], jane["late"], jane["counted"]) == (
+        "doejane",
+        "doejane",
+        "12345",
+        "no",
+        "yes",
+    )
     bob = table["lilibob_late_22222_67891_design.json"]
     assert (bob["user_id"], bob["late"], bob["counted"]) == ("22222", "yes", "no")  # design-1.json is his resubmission
 
@@ -162,17 +191,23 @@ def test_gradescope_folders_are_mapped_to_students_through_the_metadata(tmp_path
     assert result.returncode == 0, result.stderr
     assert "note: submission_7000003 is not in submission_metadata.yml" in result.stderr
     table = {row["file"]: row for row in rows(tmp_path / "r.csv")}
-    assert (table["submission_7000001/design.json"]["student"], table["submission_7000001/design.json"]["user_id"]) == ("Jane Doe", "1001")
+    assert (table["submission_7000001/design.json"]["student"], table["submission_7000001/design.json"]["user_id"]) == (
+        "Jane Doe",
+        "1001",
+    )
     assert table["submission_7000002/design.json"]["name"] == "Pair One, Pair Two"
     assert table["submission_7000002/design.json"]["user_id"] == "2001, 2002"
     assert table["submission_7000003/design.json"]["student"] == "submission_7000003"
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("submission_1: [unclosed", "not valid YAML (line 1)"),
-    ("!!python/object/apply:os.system ['echo pwned']", "not valid YAML"),  # never constructed, never run
-    ("- just a list", "expected one entry per submission folder"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("submission_1: [unclosed", "not valid YAML (line 1)"),
+        ("!!python/object/apply:os.system ['echo pwned']", "not valid YAML"),  # never constructed, never run
+        ("- just a list", "expected one entry per submission folder"),
+    ],
+)
 def test_a_bad_metadata_file_is_one_line_and_nothing_runs(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "submission_metadata.yml").write_text(text)
     with pytest.raises(ProjectError) as info:
@@ -191,8 +226,17 @@ def test_a_hidden_criterion_never_shows_in_what_a_student_reads(tmp_path: Path) 
     folder = tmp_path / "class"
     folder.mkdir()
     shutil.copy(GOOD, folder / "alice.json")
-    result = run("grade", str(tmp_path / "ex13_inception_module.json"), str(folder), "-o", str(tmp_path / "r.csv"),
-                 "--results-json", str(tmp_path / "gs"), "--feedback", str(tmp_path / "fb"))
+    result = run(
+        "grade",
+        str(tmp_path / "ex13_inception_module.json"),
+        str(folder),
+        "-o",
+        str(tmp_path / "r.csv"),
+        "--results-json",
+        str(tmp_path / "gs"),
+        "--feedback",
+        str(tmp_path / "fb"),
+    )
     assert result.returncode == 0, result.stderr
     exercise = load_exercise(tmp_path / "ex13_inception_module.json")
     visible = exercise.valid_points + sum(c.points for c in exercise.criteria if not c.hidden)

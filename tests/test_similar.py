@@ -39,7 +39,15 @@ def test_pairs_close_to_each_other_but_far_from_the_reference_come_first(tmp_pat
     plain = json.loads(run("similar", str(folder), "--json", "--threshold", "0.7").stdout)
     pairs = {(p["a"], p["b"]): p for p in plain["near"]}
     assert ("ann.json", "ben.json") in pairs and ("cat.json", "dan.json") in pairs  # alike, as far as similarity goes
-    result = run("similar", str(folder), "--json", "--threshold", "0.7", "--reference", str(EXERCISES / "ex13_inception_module.json"))
+    result = run(
+        "similar",
+        str(folder),
+        "--json",
+        "--threshold",
+        "0.7",
+        "--reference",
+        str(EXERCISES / "ex13_inception_module.json"),
+    )
     out = json.loads(result.stdout)
     first = out["near"][0]
     assert (first["a"], first["b"]) == ("cat.json", "dan.json")
@@ -47,12 +55,17 @@ def test_pairs_close_to_each_other_but_far_from_the_reference_come_first(tmp_pat
     honest = next(p for p in out["near"] if (p["a"], p["b"]) == ("ann.json", "ben.json"))
     assert honest["beyond_reference"] <= 0 and max(honest["a_from_reference"], honest["b_from_reference"]) < 0.2
     assert out["same_as_reference"] == ["eve.json"]
-    text = run("similar", str(folder), "--threshold", "0.7", "--reference", str(EXERCISES / "ex13_inception_module.json")).stdout
+    text = run(
+        "similar", str(folder), "--threshold", "0.7", "--reference", str(EXERCISES / "ex13_inception_module.json")
+    ).stdout
     assert "cat.json (" in text.splitlines()[3] and "from the reference)" in text
 
 
 def test_the_class_matrix_agrees_with_the_pairwise_similarity() -> None:
-    paths = [EXERCISES / "solutions" / f"{name}.json" for name in ("ex13_inception_module", "ex10_small_mnist_skip", "ex05_residual_projection")]
+    paths = [
+        EXERCISES / "solutions" / f"{name}.json"
+        for name in ("ex13_inception_module", "ex10_small_mnist_skip", "ex05_residual_projection")
+    ]
     graphs = [load_project(p)[0] for p in paths] + [load_project(EXAMPLES / "densenet121.json")[0]]
     changed = graphs[0].copy()
     changed.set_param(changed.find("branch5x5"), "filters", 48)

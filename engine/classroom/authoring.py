@@ -21,7 +21,15 @@ from typing import Any
 
 from engine.analysis import Analysis, analyse
 from engine.classroom.checker import _distinct_inputs, check_design, design_numbers, right_answers
-from engine.classroom.exercise import FORMAT, SCHEMA, CriterionResult, Exercise, ExerciseError, exercise_from_dict, merge_layer
+from engine.classroom.exercise import (
+    FORMAT,
+    SCHEMA,
+    CriterionResult,
+    Exercise,
+    ExerciseError,
+    exercise_from_dict,
+    merge_layer,
+)
 from engine.graph import NetworkGraph
 from engine.project import atomic_write_text, graph_to_dict
 
@@ -57,8 +65,12 @@ class ExerciseDraft:
 
     def document(self, reference: NetworkGraph, solution: str = "") -> dict[str, Any]:
         """The exercise file's document (``solution``: the reference's path relative to it)."""
-        doc: dict[str, Any] = {"format": FORMAT, "version": 1, "title": self.title.strip() or _("Untitled exercise"),
-                               "instructions": self.instructions}
+        doc: dict[str, Any] = {
+            "format": FORMAT,
+            "version": 1,
+            "title": self.title.strip() or _("Untitled exercise"),
+            "instructions": self.instructions,
+        }
         start = self.start(reference)
         if start is not None:
             doc["start"] = start
@@ -76,9 +88,20 @@ class ExerciseDraft:
 
 
 def _fresh_id(kind: str, taken: set[str]) -> str:
-    base = {"input_shape": "in", "output_shape": "out", "max_params": "size", "min_params": "min_size", "max_flops": "flops",
-            "requires_layer": "layers", "forbids_layer": "no", "skip_connection": "skip", "concatenation": "concat",
-            "min_receptive_field": "rf", "question": "q", "training": "train"}.get(kind, kind)
+    base = {
+        "input_shape": "in",
+        "output_shape": "out",
+        "max_params": "size",
+        "min_params": "min_size",
+        "max_flops": "flops",
+        "requires_layer": "layers",
+        "forbids_layer": "no",
+        "skip_connection": "skip",
+        "concatenation": "concat",
+        "min_receptive_field": "rf",
+        "question": "q",
+        "training": "train",
+    }.get(kind, kind)
     if base not in taken and base != "valid":
         return base
     return next(f"{base}{i}" for i in range(2, 10_000) if f"{base}{i}" not in taken)
@@ -93,8 +116,9 @@ def _nice_bound(value: int, up: bool) -> int:
     return int(math.ceil(target / step) * step) if up else int(math.floor(target / step) * step)
 
 
-def suggest_criterion(kind: str, reference: NetworkGraph, taken: set[str] | None = None,
-                      analysis: Analysis | None = None) -> dict[str, Any]:
+def suggest_criterion(
+    kind: str, reference: NetworkGraph, taken: set[str] | None = None, analysis: Analysis | None = None
+) -> dict[str, Any]:
     """A new criterion of ``kind`` filled from the reference so that the reference passes it (the teacher then
     tightens it). Raises `ValueError` for an unknown kind."""
     if kind not in SCHEMA:
@@ -151,7 +175,9 @@ def suggest_criterion(kind: str, reference: NetworkGraph, taken: set[str] | None
     return entry
 
 
-def preview(draft: ExerciseDraft, reference: NetworkGraph, analysis: Analysis | None = None) -> list[CriterionResult] | str:
+def preview(
+    draft: ExerciseDraft, reference: NetworkGraph, analysis: Analysis | None = None
+) -> list[CriterionResult] | str:
     """The checklist of the reference against the draft, or the one line saying what is not valid yet."""
     try:
         exercise = draft.exercise(reference)

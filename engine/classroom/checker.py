@@ -116,7 +116,9 @@ def _number_text(value: float) -> str:
 
 def _pooling_for(rank: int) -> str:
     """The global pooling that turns an output of ``rank`` axes (channels last) into one vector."""
-    return {2: "GlobalAveragePooling1D", 3: "GlobalAveragePooling2D", 4: "GlobalAveragePooling3D"}.get(rank, "GlobalAveragePooling2D")
+    return {2: "GlobalAveragePooling1D", 3: "GlobalAveragePooling2D", 4: "GlobalAveragePooling3D"}.get(
+        rank, "GlobalAveragePooling2D"
+    )
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,17 @@ class _Merges:
 class _Checker:
     """Checks one design; each ``c_<type>`` method returns ``(status, message)``."""
 
-    def __init__(self, exercise: Exercise, graph: NetworkGraph, answers: Mapping[str, Any], analysis: Analysis,
-                 train: bool, trained: list[dict[str, Any]], numbers: DesignNumbers, answer_problems: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        exercise: Exercise,
+        graph: NetworkGraph,
+        answers: Mapping[str, Any],
+        analysis: Analysis,
+        train: bool,
+        trained: list[dict[str, Any]],
+        numbers: DesignNumbers,
+        answer_problems: Mapping[str, str],
+    ) -> None:
         self.exercise, self.graph, self.answers, self.analysis = exercise, graph, answers, analysis
         self.train, self.trained, self.numbers, self.answer_problems = train, trained, numbers, answer_problems
         self._uses: list[LayerUse] | None = None
@@ -170,7 +181,8 @@ class _Checker:
             names = ", ".join(self._name(n) for n in nodes)
             return "failed", ngettext(
                 "The design has {count} input ({names}); the exercise wants one input of shape {shape}.",
-                "The design has {count} inputs ({names}); the exercise wants one input of shape {shape}.", len(nodes),
+                "The design has {count} inputs ({names}); the exercise wants one input of shape {shape}.",
+                len(nodes),
             ).format(count=len(nodes), names=names or "-", shape=fmt_shape(want))
         shape = self.analysis[nodes[0]].shape
         if shape is None:
@@ -178,7 +190,8 @@ class _Checker:
         if shape == want:
             return "passed", _("The input is {shape}.").format(shape=fmt_shape(want))
         return "failed", _("The input {layer} is {got}, but it should be {want}: set its shape to {want}.").format(
-            layer=self._name(nodes[0]), got=fmt_shape(shape), want=fmt_shape(want))
+            layer=self._name(nodes[0]), got=fmt_shape(shape), want=fmt_shape(want)
+        )
 
     def c_output_shape(self, s: Mapping[str, Any]) -> tuple[str, str]:
         nodes, want = self.analysis.output_nodes, tuple(s["shape"])
@@ -194,19 +207,27 @@ class _Checker:
         values = {"layer": layer, "got": got, "want": fmt_shape(want)}
         if len(shape) > len(want) and len(want) == 1:
             pooling = _pooling_for(len(shape))
-            return "failed", _("{layer} outputs {got}, but the output should be {want}: the network still has spatial axes. "
-                               "Put Flatten or {pooling} before the last Dense layer, so that it receives one vector per sample."
-                               ).format(pooling=pooling, **values)
+            return "failed", _(
+                "{layer} outputs {got}, but the output should be {want}: the network still has spatial axes. "
+                "Put Flatten or {pooling} before the last Dense layer, so that it receives one vector per sample."
+            ).format(pooling=pooling, **values)
         spec = self.graph.node(node).spec
-        if len(shape) == len(want) and shape[:-1] == want[:-1] and any(p.name in ("units", "filters") for p in spec.params):
+        if (
+            len(shape) == len(want)
+            and shape[:-1] == want[:-1]
+            and any(p.name in ("units", "filters") for p in spec.params)
+        ):
             setting = "units" if any(p.name == "units" for p in spec.params) else "filters"
-            return "failed", _("{layer} outputs {got}, but the output should be {want}: set {setting}={size} on {layer}.").format(
-                setting=setting, size=want[-1], **values)
+            return "failed", _(
+                "{layer} outputs {got}, but the output should be {want}: set {setting}={size} on {layer}."
+            ).format(setting=setting, size=want[-1], **values)
         return "failed", _("{layer} outputs {got}, but the output should be {want}.").format(**values)
 
     def _outputs_message(self, nodes: list[str], want: tuple[Any, ...]) -> str:
         if not nodes:
-            return _("The design has no output layer; the exercise wants one output of shape {shape}.").format(shape=fmt_shape(want))
+            return _("The design has no output layer; the exercise wants one output of shape {shape}.").format(
+                shape=fmt_shape(want)
+            )
         names = ", ".join(self._name(n) for n in nodes)
         fits = [n for n in nodes if self.analysis[n].shape == want]
         # The main output is the one of the wanted shape, else the deepest; the others lead nowhere.
@@ -217,21 +238,26 @@ class _Checker:
             "The design has {count} outputs ({names}); the exercise wants one, of shape {shape}. "
             "Nothing uses the result of {loose}: wire it into the rest of the network, or delete it.",
             "The design has {count} outputs ({names}); the exercise wants one, of shape {shape}. "
-            "Nothing uses the results of {loose}: wire them into the rest of the network, or delete them.", len(loose),
+            "Nothing uses the results of {loose}: wire them into the rest of the network, or delete them.",
+            len(loose),
         ).format(count=len(nodes), names=names, shape=fmt_shape(want), loose=", ".join(loose))
 
     def c_layer_shape(self, s: Mapping[str, Any]) -> tuple[str, str]:
         node = self.graph.find(s["layer"])
         want = fmt_shape(tuple(s["shape"]))
         if node is None:
-            return "failed", _("The design has no layer called {layer}; the exercise asks for one that outputs {shape}. "
-                               "Name the layer {layer}.").format(layer=s["layer"], shape=want)
+            return "failed", _(
+                "The design has no layer called {layer}; the exercise asks for one that outputs {shape}. "
+                "Name the layer {layer}."
+            ).format(layer=s["layer"], shape=want)
         shape = self.analysis[node].shape
         if shape is None:
             return "not checked", self._first_error(node)
         if shape == tuple(s["shape"]):
             return "passed", _("{layer} outputs {shape}.").format(layer=s["layer"], shape=want)
-        return "failed", _("{layer} outputs {got}, but it should output {want}.").format(layer=s["layer"], got=fmt_shape(shape), want=want)
+        return "failed", _("{layer} outputs {got}, but it should output {want}.").format(
+            layer=s["layer"], got=fmt_shape(shape), want=want
+        )
 
     # -- numbers -------------------------------------------------------------------------------
 
@@ -258,14 +284,17 @@ class _Checker:
         values = {"value": fmt_int(value), "bound": fmt_int(int(bound))}
         if (value <= bound) if at_most else (value >= bound):
             return "passed", {
-                "max_params": _("The design has {value} parameters."), "min_params": _("The design has {value} parameters."),
+                "max_params": _("The design has {value} parameters."),
+                "min_params": _("The design has {value} parameters."),
                 "max_flops": _("The design needs {value} multiply-adds per sample."),
-                "max_depth": _("The longest path has {value} layers."), "min_depth": _("The longest path has {value} layers."),
+                "max_depth": _("The longest path has {value} layers."),
+                "min_depth": _("The longest path has {value} layers."),
             }[kind].format(**values)
         if kind == "max_params":
-            return "failed", _("The design has {value} parameters; it should have at most {bound}. "
-                               "{biggest} holds the most ({most}): make it smaller, or use fewer filters or units.").format(
-                **values, **self._biggest())
+            return "failed", _(
+                "The design has {value} parameters; it should have at most {bound}. "
+                "{biggest} holds the most ({most}): make it smaller, or use fewer filters or units."
+            ).format(**values, **self._biggest())
         return "failed", {
             "min_params": _("The design has {value} parameters; it should have at least {bound}."),
             "max_flops": _("The design needs {value} multiply-adds per sample; the limit is {bound}."),
@@ -285,29 +314,42 @@ class _Checker:
         found = [u for u in self.uses if matches(u, layer, params)]
         count, lo, hi = len(found), s.get("min", 1), s.get("max")
         pattern = layer_pattern(layer, params)
-        has = ngettext("The design has {count} {pattern} layer.", "The design has {count} {pattern} layers.", count).format(
-            count=count, pattern=pattern)
+        has = ngettext(
+            "The design has {count} {pattern} layer.", "The design has {count} {pattern} layers.", count
+        ).format(count=count, pattern=pattern)
         wrapped = [u for u in found if u.wrapper is not None]
         if wrapped:
-            has += " " + ngettext("{inside} of them is inside a wrapper ({names}).", "{inside} of them are inside wrappers ({names}).",
-                                  len(wrapped)).format(inside=len(wrapped), names=", ".join(u.name for u in wrapped[:5]))
+            has += " " + ngettext(
+                "{inside} of them is inside a wrapper ({names}).",
+                "{inside} of them are inside wrappers ({names}).",
+                len(wrapped),
+            ).format(inside=len(wrapped), names=", ".join(u.name for u in wrapped[:5]))
         if count >= lo and (hi is None or count <= hi):
             return "passed", has
         if hi is not None and count > hi:
             names = ", ".join(u.where for u in found[:6])
-            return "failed", has + " " + _("The exercise allows at most {max} ({names}): remove some.").format(max=hi, names=names)
-        need = ngettext("The exercise asks for at least {min}.", "The exercise asks for at least {min}.", lo).format(min=lo)
+            return "failed", has + " " + _("The exercise allows at most {max} ({names}): remove some.").format(
+                max=hi, names=names
+            )
+        need = ngettext("The exercise asks for at least {min}.", "The exercise asks for at least {min}.", lo).format(
+            min=lo
+        )
         if hi == lo:
             need = _("The exercise asks for exactly {min}.").format(min=lo)
         elif hi is not None:
             need = _("The exercise asks for {min} to {max}.").format(min=lo, max=hi)
         message = f"{has} {need}"
-        near = [m for m in (mismatch(u, params or {}) for u in self.uses if u.type == layer and u not in found) if m is not None]
+        near = [
+            m
+            for m in (mismatch(u, params or {}) for u in self.uses if u.type == layer and u not in found)
+            if m is not None
+        ]
         if near:
             message += " " + near[0].sentence()
             if len(near) > 1:
-                message += " " + ngettext("{more} other {layer} layer differs too.", "{more} other {layer} layers differ too.",
-                                          len(near) - 1).format(more=len(near) - 1, layer=layer)
+                message += " " + ngettext(
+                    "{more} other {layer} layer differs too.", "{more} other {layer} layers differ too.", len(near) - 1
+                ).format(more=len(near) - 1, layer=layer)
         return "failed", message
 
     def c_forbids_layer(self, s: Mapping[str, Any]) -> tuple[str, str]:
@@ -318,14 +360,18 @@ class _Checker:
             return "passed", _("No {pattern} layers are used.").format(pattern=pattern)
         names = ", ".join(u.where for u in hits[:5]) + (", ..." if len(hits) > 5 else "")
         return "failed", ngettext(
-            "The design uses {count} {pattern} layer ({names}), which this exercise does not allow: replace it or remove it.",
-            "The design uses {count} {pattern} layers ({names}), which this exercise does not allow: replace them or remove them.",
-            len(hits)).format(count=len(hits), pattern=pattern, names=names)
+            "The design uses {count} {pattern} layer ({names}), which this exercise does not allow: "
+            "replace it or remove it.",
+            "The design uses {count} {pattern} layers ({names}), which this exercise does not allow: "
+            "replace them or remove them.",
+            len(hits),
+        ).format(count=len(hits), pattern=pattern, names=names)
 
     # -- merges --------------------------------------------------------------------------------
 
-    def _merges(self, layer: str, *, lo: int = 2, hi: int | None = None, axis: int | None = None,
-                bypass: int | None = None) -> _Merges:
+    def _merges(
+        self, layer: str, *, lo: int = 2, hi: int | None = None, axis: int | None = None, bypass: int | None = None
+    ) -> _Merges:
         good: list[str] = []
         other: list[str] = []
         for n in self.graph.node_ids():
@@ -347,8 +393,11 @@ class _Checker:
         working = [n for n in merges.good if self.analysis[n].status == "ok"]
         if len(working) >= need:
             first = working[0]
-            return "passed", passed.format(layer=self._name(first), type=self.graph.node(first).type,
-                                           count=len(_distinct_inputs(self.graph, first)))
+            return "passed", passed.format(
+                layer=self._name(first),
+                type=self.graph.node(first).type,
+                count=len(_distinct_inputs(self.graph, first)),
+            )
         if len(merges.good) >= need:
             return "not checked", self._first_error(next(n for n in merges.good if self.analysis[n].status != "ok"))
         if not merges.other:
@@ -356,7 +405,9 @@ class _Checker:
         node = merges.other[0]
         reason = why_not(node)
         if self.analysis[node].status == "error":
-            return "not checked", _("Not checked: fix the error in {layer} first.").format(layer=self._name(node)) + " " + reason
+            return "not checked", _("Not checked: fix the error in {layer} first.").format(
+                layer=self._name(node)
+            ) + " " + reason
         return "failed", reason
 
     def _same_tensor(self, node: str) -> str:
@@ -364,7 +415,8 @@ class _Checker:
         distinct = len(_distinct_inputs(self.graph, node))
         if distinct < len(inputs):
             return _("{layer} takes the same tensor {times} times: wire each input to a different branch.").format(
-                layer=self._name(node), times=len(inputs) - distinct + 1)
+                layer=self._name(node), times=len(inputs) - distinct + 1
+            )
         return ""
 
     def c_merge(self, s: Mapping[str, Any]) -> tuple[str, str]:
@@ -382,47 +434,85 @@ class _Checker:
             distinct = len(_distinct_inputs(self.graph, node))
             parts = []
             if distinct < lo or (hi is not None and distinct > hi):
-                parts.append(self._same_tensor(node) or _("{layer} ({type}) joins {count} branches; the exercise asks for {want}.").format(
-                    layer=name, type=layer, count=distinct, want=want))
+                parts.append(
+                    self._same_tensor(node)
+                    or _("{layer} ({type}) joins {count} branches; the exercise asks for {want}.").format(
+                        layer=name, type=layer, count=distinct, want=want
+                    )
+                )
             got_axis = self.graph.params_of(node).get("axis")
             if axis is not None and got_axis != axis:
-                parts.append(_("{layer} ({type}) joins along axis {got}; the exercise asks for axis {want}: set axis={want} on {layer}.")
-                             .format(layer=name, type=layer, got=got_axis, want=axis))
+                parts.append(
+                    _(
+                        "{layer} ({type}) joins along axis {got}; the exercise asks for axis {want}: "
+                        "set axis={want} on {layer}."
+                    ).format(layer=name, type=layer, got=got_axis, want=axis)
+                )
             return " ".join(parts)
 
-        missing = _("The design has no {layer} layer. Join {want} parallel branches with {layer}.").format(layer=layer, want=want)
-        return self._merge_result(merges, s.get("min", 1), why_not, missing, _("{layer} ({type}) joins {count} branches."))
+        missing = _("The design has no {layer} layer. Join {want} parallel branches with {layer}.").format(
+            layer=layer, want=want
+        )
+        return self._merge_result(
+            merges, s.get("min", 1), why_not, missing, _("{layer} ({type}) joins {count} branches.")
+        )
 
     def c_skip_connection(self, s: Mapping[str, Any]) -> tuple[str, str]:
         layer = s.get("layer", merge_layer("sum"))
         merges = self._merges(layer, bypass=s.get("max_shortcut_layers", 2))
-        advice = _("Send a block's input both through the block and around it, and join the two with {layer}.").format(layer=layer)
+        advice = _("Send a block's input both through the block and around it, and join the two with {layer}.").format(
+            layer=layer
+        )
 
         def why_not(node: str) -> str:
             distinct = len(_distinct_inputs(self.graph, node))
             wires = len([e for e in self.graph.inputs_of(node) if not e.is_mask])
             if distinct < wires:
-                return _("{layer} takes the same tensor {times} times, so it is not a skip connection.").format(
-                    layer=self._name(node), times=wires - distinct + 1) + " " + advice
+                return (
+                    _("{layer} takes the same tensor {times} times, so it is not a skip connection.").format(
+                        layer=self._name(node), times=wires - distinct + 1
+                    )
+                    + " "
+                    + advice
+                )
             if distinct >= 2:
-                return _("{layer} ({type}) joins {count} parallel branches, but none of them goes around the other.").format(
-                    layer=self._name(node), type=layer, count=distinct) + " " + advice
-            return _("{layer} ({type}) has only one input, so nothing goes around a block.").format(layer=self._name(node), type=layer) + \
-                " " + advice
+                return (
+                    _(
+                        "{layer} ({type}) joins {count} parallel branches, but none of them goes around the other."
+                    ).format(layer=self._name(node), type=layer, count=distinct)
+                    + " "
+                    + advice
+                )
+            return (
+                _("{layer} ({type}) has only one input, so nothing goes around a block.").format(
+                    layer=self._name(node), type=layer
+                )
+                + " "
+                + advice
+            )
 
         missing = _("The design has no {layer} layer, so it has no skip connection.").format(layer=layer) + " " + advice
-        return self._merge_result(merges, s.get("min", 1), why_not, missing, _("{layer} ({type}) joins {count} branches as a skip connection."))
+        return self._merge_result(
+            merges,
+            s.get("min", 1),
+            why_not,
+            missing,
+            _("{layer} ({type}) joins {count} branches as a skip connection."),
+        )
 
     def c_concatenation(self, s: Mapping[str, Any]) -> tuple[str, str]:
         layer = merge_layer("concat")
         merges = self._merges(layer)
 
         def why_not(node: str) -> str:
-            return self._same_tensor(node) or _("{layer} ({type}) has only one input: join two or more parallel branches with it.").format(
-                layer=self._name(node), type=layer)
+            return self._same_tensor(node) or _(
+                "{layer} ({type}) has only one input: join two or more parallel branches with it."
+            ).format(layer=self._name(node), type=layer)
 
         missing = _("The design has no {layer} layer. Join parallel branches with {layer}.").format(layer=layer)
-        return self._merge_result(merges, s.get("min", 1), why_not, missing, _("{layer} ({type}) joins {count} branches."))
+        return self._merge_result(
+            merges, s.get("min", 1), why_not, missing, _("{layer} ({type}) joins {count} branches.")
+        )
 
     # -- receptive field -----------------------------------------------------------------------
 
@@ -432,23 +522,34 @@ class _Checker:
         rf = self.numbers.receptive_field
         want = s["value"]
         if rf is None:
-            return "failed", _("The design has no layer with spatial axes, so it has no receptive field: start from an image or a sequence.")
-        names = _AXES[3 - len(rf):] if len(rf) <= 3 else tuple(f"axis {i + 1}" for i in range(len(rf)))
+            return "failed", _(
+                "The design has no layer with spatial axes, so it has no receptive field: "
+                "start from an image or a sequence."
+            )
+        names = _AXES[3 - len(rf) :] if len(rf) <= 3 else tuple(f"axis {i + 1}" for i in range(len(rf)))
         size = "x".join(map(str, rf))
         if "axis" in s:
             name = _axis_word(s["axis"])
             if name not in names:
-                return "failed", _("The receptive field is {size} pixels; it has no {axis} axis.").format(size=size, axis=name)
+                return "failed", _("The receptive field is {size} pixels; it has no {axis} axis.").format(
+                    size=size, axis=name
+                )
             got = rf[names.index(name)]
             if got >= want:
-                return "passed", _("The receptive field reaches {got} pixels in {axis} ({size}).").format(got=got, axis=name, size=size)
-            return "failed", _("The receptive field reaches {got} pixels in {axis} ({size}); it should reach {want:g}. "
-                               "Stack more, larger or strided convolutions.").format(got=got, axis=name, size=size, want=want)
+                return "passed", _("The receptive field reaches {got} pixels in {axis} ({size}).").format(
+                    got=got, axis=name, size=size
+                )
+            return "failed", _(
+                "The receptive field reaches {got} pixels in {axis} ({size}); it should reach {want:g}. "
+                "Stack more, larger or strided convolutions."
+            ).format(got=got, axis=name, size=size, want=want)
         short = [f"{n} {v}" for n, v in zip(names, rf) if v < want]
         if not short:
             return "passed", _("The largest receptive field is {size} pixels.").format(size=size)
-        return "failed", _("The largest receptive field is {size} pixels: {short} is below {want:g} (every axis must reach it). "
-                           "Stack more, larger or strided convolutions along it.").format(size=size, short=", ".join(short), want=want)
+        return "failed", _(
+            "The largest receptive field is {size} pixels: {short} is below {want:g} (every axis must reach it). "
+            "Stack more, larger or strided convolutions along it."
+        ).format(size=size, short=", ".join(short), want=want)
 
     # -- questions -----------------------------------------------------------------------------
 
@@ -462,8 +563,9 @@ class _Checker:
         if layer is not None:
             node = self.graph.find(layer)
             if node is None:
-                return "failed", _("The design has no layer called {layer}, so the answer cannot be checked: name the layer {layer}.").format(
-                    layer=layer)
+                return "failed", _(
+                    "The design has no layer called {layer}, so the answer cannot be checked: name the layer {layer}."
+                ).format(layer=layer)
             count = self.analysis[node].params
             if count is None:
                 return "not checked", self._first_error(node)
@@ -501,20 +603,30 @@ class _Checker:
             return c.trainable + c.non_trainable
 
         if params.get("use_bias") is True and count({**params, "use_bias": False}, ins) == value:
-            return _("{given} is {layer}'s count without its {biases} biases: a {type} layer has one bias per filter or unit. "
-                     "Add them, and try again.").format(given=shown, layer=name, biases=fmt_int(total - int(value)), type=spec.type)
+            return _(
+                "{given} is {layer}'s count without its {biases} biases: "
+                "a {type} layer has one bias per filter or unit. "
+                "Add them, and try again."
+            ).format(given=shown, layer=name, biases=fmt_int(total - int(value)), type=spec.type)
         if ins and ins[0] and ins[0][-1] not in (None, 1) and count(params, [ins[0][:-1] + (1,), *ins[1:]]) == value:
-            return _("{given} is what {layer} would have with one input channel, but it receives {channels}: "
-                     "each filter or unit has weights for every channel coming in. Try again.").format(
-                given=shown, layer=name, channels=fmt_int(ins[0][-1]))
+            return _(
+                "{given} is what {layer} would have with one input channel, but it receives {channels}: "
+                "each filter or unit has weights for every channel coming in. Try again."
+            ).format(given=shown, layer=name, channels=fmt_int(ins[0][-1]))
         if spec.type == "Bidirectional" and value * 2 == total:
-            return _("{given} counts one direction of {layer}; a Bidirectional layer holds two copies of the layer it wraps. "
-                     "Try again.").format(given=shown, layer=name)
+            return _(
+                "{given} counts one direction of {layer}; "
+                "a Bidirectional layer holds two copies of the layer it wraps. "
+                "Try again."
+            ).format(given=shown, layer=name)
         if result.params is not None and result.params.non_trainable and value == result.params.trainable:
-            return _("{given} counts only the trainable weights of {layer}; the parameter count also includes its {frozen} "
-                     "non-trainable ones. Try again.").format(given=shown, layer=name, frozen=fmt_int(result.params.non_trainable))
-        return _("{given} is not right. Work out {layer}'s weights from how a {type} layer counts them, and try again.").format(
-            given=shown, layer=name, type=spec.type)
+            return _(
+                "{given} counts only the trainable weights of {layer}; the parameter count also includes its {frozen} "
+                "non-trainable ones. Try again."
+            ).format(given=shown, layer=name, frozen=fmt_int(result.params.non_trainable))
+        return _(
+            "{given} is not right. Work out {layer}'s weights from how a {type} layer counts them, and try again."
+        ).format(given=shown, layer=name, type=spec.type)
 
     # -- training ------------------------------------------------------------------------------
 
@@ -525,12 +637,17 @@ class _Checker:
             if run.get("error"):
                 return "failed", _("Training failed: {problem}").format(problem=run["error"])
             accuracy = run.get("val_accuracy") or 0.0
-            values = {"accuracy": 100 * accuracy, "target": 100 * target, "epochs": run.get("epochs_run"),
-                      "where": run.get("where", _("in your last training run"))}
+            values = {
+                "accuracy": 100 * accuracy,
+                "target": 100 * target,
+                "epochs": run.get("epochs_run"),
+                "where": run.get("where", _("in your last training run")),
+            }
             if accuracy >= target:
                 return "passed", _("Validation accuracy {accuracy:.1f}% {where} ({epochs} epochs).").format(**values)
-            return "failed", _("Validation accuracy {accuracy:.1f}% {where} ({epochs} epochs), below the {target:.0f}% target.").format(
-                **values)
+            return "failed", _(
+                "Validation accuracy {accuracy:.1f}% {where} ({epochs} epochs), below the {target:.0f}% target."
+            ).format(**values)
         if not self.analysis.is_valid:
             return "not checked", self._first_error()
         if not self.train:
@@ -561,19 +678,28 @@ def check_design(
     checker = _Checker(exercise, graph, answers or {}, analysis, train, runs, numbers, answer_problems or {})
     label = _("The design has no errors")
     if analysis.is_valid:
-        results = [CriterionResult("valid", label, "passed", _("The design has no errors."), exercise.valid_points, exercise.valid_points)]
+        results = [
+            CriterionResult(
+                "valid", label, "passed", _("The design has no errors."), exercise.valid_points, exercise.valid_points
+            )
+        ]
     else:
         first = analysis.errors[0]
         message = f"{graph.node(first.node).name}: {first.message}" if first.node else first.message
         if len(analysis.errors) > 1:
-            message += " " + ngettext("(The design has {more} more error.)", "(The design has {more} more errors.)",
-                                      len(analysis.errors) - 1).format(more=len(analysis.errors) - 1)
+            message += " " + ngettext(
+                "(The design has {more} more error.)", "(The design has {more} more errors.)", len(analysis.errors) - 1
+            ).format(more=len(analysis.errors) - 1)
         results = [CriterionResult("valid", label, "failed", message, 0.0, exercise.valid_points, first.hint)]
     for c in exercise.criteria:
         method = getattr(checker, f"c_{c.type}")
         status, message = method(c.spec, c.id) if c.type == "question" else method(c.spec)
         hint = c.hint if status == "failed" else ""
-        results.append(CriterionResult(c.id, c.label, status, message, c.points if status == "passed" else 0.0, c.points, hint, c.hidden))
+        results.append(
+            CriterionResult(
+                c.id, c.label, status, message, c.points if status == "passed" else 0.0, c.points, hint, c.hidden
+            )
+        )
     return results
 
 
@@ -613,4 +739,5 @@ def training_verdict(accuracy: float | None, target: float) -> tuple[str, str]:
     if accuracy >= target:
         return "passed", _("Validation accuracy {accuracy:.1f}%.").format(accuracy=100 * accuracy)
     return "failed", _("Validation accuracy {accuracy:.1f}%, below the {target:.0f}% target.").format(
-        accuracy=100 * accuracy, target=100 * target)
+        accuracy=100 * accuracy, target=100 * target
+    )

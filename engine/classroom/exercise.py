@@ -99,7 +99,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _nonneg_number(value: Any) -> str:
-    return "" if _is_number(value) and value >= 0 else "must be a number of at least 0 (write 0.05, not \"5%\")"
+    return "" if _is_number(value) and value >= 0 else 'must be a number of at least 0 (write 0.05, not "5%")'
 
 
 def _positive_number(value: Any) -> str:
@@ -111,7 +111,11 @@ def _count(value: Any) -> str:
 
 
 def _inputs(value: Any) -> str:
-    return "" if _is_int(value) and value >= 2 else "must be a whole number of at least 2 (a merge joins two or more tensors)"
+    return (
+        ""
+        if _is_int(value) and value >= 2
+        else "must be a whole number of at least 2 (a merge joins two or more tensors)"
+    )
 
 
 def _fraction(value: Any) -> str:
@@ -169,7 +173,12 @@ def _rf_axis(value: Any) -> str:
 def _answer(value: Any) -> str:
     if isinstance(value, dict) and set(value) == {"value"} and _is_number(value["value"]):
         return ""
-    if isinstance(value, dict) and set(value) == {"params_of"} and isinstance(value["params_of"], str) and value["params_of"]:
+    if (
+        isinstance(value, dict)
+        and set(value) == {"params_of"}
+        and isinstance(value["params_of"], str)
+        and value["params_of"]
+    ):
         return ""
     return 'must be {"value": NUMBER} or {"params_of": "LAYER NAME"}'
 
@@ -193,8 +202,11 @@ SCHEMA: dict[str, dict[str, _Check]] = {
     "min_depth": {"!value": _count},
     "min_receptive_field": {"!value": _positive_number, "axis": _rf_axis},
     "question": {"!prompt": _text, "!answer": _answer, "tolerance": _nonneg_number},
-    "training": {"!dataset": _text, "epochs": lambda v: "" if _is_int(v) and 1 <= v <= 10_000 else "must be a whole number from 1 to 10000",
-                 "!min_val_accuracy": _fraction},
+    "training": {
+        "!dataset": _text,
+        "epochs": lambda v: "" if _is_int(v) and 1 <= v <= 10_000 else "must be a whole number from 1 to 10000",
+        "!min_val_accuracy": _fraction,
+    },
 }
 
 _TOP_KEYS = ("format", "version", "title", "instructions", "start", "criteria", "solution", "valid_points")
@@ -218,8 +230,11 @@ class Criterion:
         if t == "layer_shape":
             return _("{layer} outputs {shape}").format(layer=s["layer"], shape=fmt_shape(tuple(s["shape"])))
         if t in ("max_params", "min_params", "max_flops"):
-            text = {"max_params": _("At most {value} parameters"), "min_params": _("At least {value} parameters"),
-                    "max_flops": _("At most {value} multiply-adds")}[t]
+            text = {
+                "max_params": _("At most {value} parameters"),
+                "min_params": _("At least {value} parameters"),
+                "max_flops": _("At most {value} multiply-adds"),
+            }[t]
             return text.format(value=fmt_int(s["value"]))
         if t == "requires_layer":
             return count_sentence(s.get("min", 1), s.get("max"), layer_pattern(s["layer"], s.get("params")))
@@ -236,24 +251,33 @@ class Criterion:
             return text.format(value=s["value"])
         if t == "min_receptive_field":
             if "axis" in s:
-                return _("A receptive field of at least {value:g} pixels in {axis}").format(value=s["value"], axis=_axis_word(s["axis"]))
+                return _("A receptive field of at least {value:g} pixels in {axis}").format(
+                    value=s["value"], axis=_axis_word(s["axis"])
+                )
             return _("A receptive field of at least {value:g} pixels on every axis").format(value=s["value"])
         if t == "question":
             return str(s["prompt"])
         if t == "training":
             return _("At least {percent:.0f}% validation accuracy on {dataset} in {epochs} epochs").format(
-                percent=100 * s["min_val_accuracy"], dataset=s["dataset"], epochs=s.get("epochs", 10))
+                percent=100 * s["min_val_accuracy"], dataset=s["dataset"], epochs=s.get("epochs", 10)
+            )
         return t
 
 
 def count_sentence(lo: int, hi: int | None, pattern: str) -> str:
     """``At least 2 Conv2D(kernel_size=(3, 3)) layers``: how many layers of a kind a criterion asks for."""
     if hi is None:
-        return ngettext("At least {min} {pattern} layer", "At least {min} {pattern} layers", lo).format(min=lo, pattern=pattern)
+        return ngettext("At least {min} {pattern} layer", "At least {min} {pattern} layers", lo).format(
+            min=lo, pattern=pattern
+        )
     if hi == lo:
-        return ngettext("Exactly {min} {pattern} layer", "Exactly {min} {pattern} layers", lo).format(min=lo, pattern=pattern)
+        return ngettext("Exactly {min} {pattern} layer", "Exactly {min} {pattern} layers", lo).format(
+            min=lo, pattern=pattern
+        )
     if lo == 0:
-        return ngettext("At most {max} {pattern} layer", "At most {max} {pattern} layers", hi).format(max=hi, pattern=pattern)
+        return ngettext("At most {max} {pattern} layer", "At most {max} {pattern} layers", hi).format(
+            max=hi, pattern=pattern
+        )
     return _("{min} to {max} {pattern} layers").format(min=lo, max=hi, pattern=pattern)
 
 
@@ -261,11 +285,23 @@ def _merge_label(s: Mapping[str, Any]) -> str:
     lo, hi, many = s.get("min_inputs", 2), s.get("max_inputs"), s.get("min", 1)
     values = {"layer": s["layer"], "min": lo, "max": hi, "count": many, "axis": s.get("axis")}
     if hi == lo:
-        text = _("{count} {layer} joining exactly {min} branches") if many != 1 else _("A {layer} joining exactly {min} branches")
+        text = (
+            _("{count} {layer} joining exactly {min} branches")
+            if many != 1
+            else _("A {layer} joining exactly {min} branches")
+        )
     elif hi is not None:
-        text = _("{count} {layer} joining {min} to {max} branches") if many != 1 else _("A {layer} joining {min} to {max} branches")
+        text = (
+            _("{count} {layer} joining {min} to {max} branches")
+            if many != 1
+            else _("A {layer} joining {min} to {max} branches")
+        )
     else:
-        text = _("{count} {layer} joining at least {min} branches") if many != 1 else _("A {layer} joining at least {min} branches")
+        text = (
+            _("{count} {layer} joining at least {min} branches")
+            if many != 1
+            else _("A {layer} joining at least {min} branches")
+        )
     text = text.format(**values)
     return _("{merge} along axis {axis}").format(merge=text, axis=s["axis"]) if "axis" in s else text
 
@@ -319,8 +355,15 @@ class CriterionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "label": self.label, "status": self.status, "passed": self.passed, "message": self.message,
-            "hint": self.hint, "points": self.points, "max_points": self.max_points, "hidden": self.hidden,
+            "id": self.id,
+            "label": self.label,
+            "status": self.status,
+            "passed": self.passed,
+            "message": self.message,
+            "hint": self.hint,
+            "points": self.points,
+            "max_points": self.max_points,
+            "hidden": self.hidden,
         }
 
 
@@ -383,7 +426,7 @@ def exercise_from_dict(doc: Any, source: str = "<exercise>") -> Exercise:
 def _criterion(entry: Any, index: int, seen: set[str], source: str) -> Criterion:
     where = f"criteria[{index}]"
     if not isinstance(entry, dict):
-        raise ExerciseError(source, f"{where}: a criterion must be an object with a \"type\"")
+        raise ExerciseError(source, f'{where}: a criterion must be an object with a "type"')
     cid = entry.get("id", f"c{index + 1}")
     name = f"criterion {str(cid)[:40]!r} ({where})"
 
@@ -408,7 +451,10 @@ def _criterion(entry: Any, index: int, seen: set[str], source: str) -> Criterion
             raise fail(key, problem)
     for key in SCHEMA[kind]:
         if key.startswith("!") and key[1:] not in entry:
-            raise fail(key[1:], f"missing (a {kind} criterion needs {', '.join(k[1:] for k in SCHEMA[kind] if k.startswith('!'))})")
+            raise fail(
+                key[1:],
+                f"missing (a {kind} criterion needs {', '.join(k[1:] for k in SCHEMA[kind] if k.startswith('!'))})",
+            )
     spec = dict(entry)
     for lo, hi in (("min", "max"), ("min_inputs", "max_inputs")):
         if lo in spec and hi in spec and spec[lo] > spec[hi]:
@@ -419,13 +465,13 @@ def _criterion(entry: Any, index: int, seen: set[str], source: str) -> Criterion
         raise fail("axis", f"{spec['layer']} has no axis; only layers such as {merge_layer('concat')} join along one")
     if kind == "forbids_layer" and "max" in entry:
         raise fail("max", "use requires_layer with max")
-    return Criterion(cid, kind, spec, float(entry.get("points", 1)), entry.get("hint", ""), bool(entry.get("hidden", False)))
+    return Criterion(
+        cid, kind, spec, float(entry.get("points", 1)), entry.get("hint", ""), bool(entry.get("hidden", False))
+    )
 
 
 def load_exercise(path: str | Path) -> Exercise:
     return exercise_from_dict(read_json_file(path, ExerciseError), str(path))
-
-
 
 
 def _jsonable(value: Any) -> Any:
@@ -451,12 +497,19 @@ def criterion_to_dict(criterion: Criterion) -> dict[str, Any]:
 
 def exercise_to_dict(exercise: Exercise) -> dict[str, Any]:
     """The exercise document `exercise_from_dict` reads back into the same exercise."""
-    doc: dict[str, Any] = {"format": FORMAT, "version": 1, "title": exercise.title, "instructions": exercise.instructions}
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "version": 1,
+        "title": exercise.title,
+        "instructions": exercise.instructions,
+    }
     if exercise.start is not None:
         doc["start"] = exercise.start
     if exercise.solution:
         doc["solution"] = exercise.solution
     if exercise.valid_points != 1:
-        doc["valid_points"] = int(exercise.valid_points) if float(exercise.valid_points).is_integer() else exercise.valid_points
+        doc["valid_points"] = (
+            int(exercise.valid_points) if float(exercise.valid_points).is_integer() else exercise.valid_points
+        )
     doc["criteria"] = [criterion_to_dict(c) for c in exercise.criteria]
     return doc

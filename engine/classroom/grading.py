@@ -58,11 +58,14 @@ def problem_results(exercise: Exercise, status: str, problem: str) -> list[Crite
     if status == "unreadable":
         message = _("Your file could not be read: {problem}").format(problem=problem)
     else:
-        message = _("Your design could not be checked because of an error in LayerLab (tell your teacher): {problem}").format(
-            problem=problem)
+        message = _(
+            "Your design could not be checked because of an error in LayerLab (tell your teacher): {problem}"
+        ).format(problem=problem)
     label = _("The design has no errors")
     results = [CriterionResult("valid", label, "failed", message, 0.0, exercise.valid_points)]
-    results += [CriterionResult(c.id, c.label, "failed", message, 0.0, c.points, "", c.hidden) for c in exercise.criteria]
+    results += [
+        CriterionResult(c.id, c.label, "failed", message, 0.0, c.points, "", c.hidden) for c in exercise.criteria
+    ]
     return results
 
 
@@ -88,13 +91,19 @@ def grade_class(
             graded.append(GradedSubmission(submission, "graded", answers=meta["answers"]))
         except (ProjectError, OSError) as exc:
             detail = exc.detail if isinstance(exc, ProjectError) else (exc.strerror or str(exc))
-            graded.append(GradedSubmission(submission, "unreadable", problem_results(exercise, "unreadable", detail), problem=detail))
+            graded.append(
+                GradedSubmission(
+                    submission, "unreadable", problem_results(exercise, "unreadable", detail), problem=detail
+                )
+            )
         graded[-1].seconds = time.perf_counter() - start
     runs: dict[int, list[dict[str, Any]]] = {}
     specs = [dict(c.spec) for c in exercise.criteria if c.type == "training"]
     if train and specs:
         todo = {i: graph_to_dict(g) for i, (g, _m) in loaded.items() if analyse(g).is_valid}
-        runs = _train_all(todo, specs, jobs, lambda i: progress(_("trained {file}").format(file=submissions[i].relative)))
+        runs = _train_all(
+            todo, specs, jobs, lambda i: progress(_("trained {file}").format(file=submissions[i].relative))
+        )
     for index, entry in enumerate(graded):
         if index not in loaded:
             continue
@@ -103,8 +112,15 @@ def grade_class(
         try:
             analysis = analyse(graph)
             entry.numbers = design_numbers(graph, analysis)
-            entry.results = check_design(exercise, graph, meta["answers"], analysis, trained=runs.get(index),
-                                         numbers=entry.numbers, answer_problems=meta.get("answer_problems"))
+            entry.results = check_design(
+                exercise,
+                graph,
+                meta["answers"],
+                analysis,
+                trained=runs.get(index),
+                numbers=entry.numbers,
+                answer_problems=meta.get("answer_problems"),
+            )
             accuracies = [r["val_accuracy"] for r in runs.get(index, []) if r.get("val_accuracy") is not None]
             entry.val_accuracy = max(accuracies) if accuracies else None
         except Exception as exc:  # noqa: BLE001 - LayerLab's own failure on one design must not stop the class
@@ -147,8 +163,14 @@ def _train_job(project: dict[str, Any], specs: list[dict[str, Any]]) -> list[dic
         try:
             dataset = resolve(spec["dataset"], "", image_shape_for(graph))
             result = run_training(graph, TrainConfig(dataset, epochs=epochs), lambda m: None)
-            out.append({"dataset": spec["dataset"], "val_accuracy": result.get("val_accuracy"),
-                        "epochs_run": len(result.get("history", [])) or epochs, "where": _("when graded")})
+            out.append(
+                {
+                    "dataset": spec["dataset"],
+                    "val_accuracy": result.get("val_accuracy"),
+                    "epochs_run": len(result.get("history", [])) or epochs,
+                    "where": _("when graded"),
+                }
+            )
         except (TrainingError, DatasetError) as exc:
             out.append({"dataset": spec["dataset"], "error": str(exc)})
         import keras
@@ -157,8 +179,9 @@ def _train_job(project: dict[str, Any], specs: list[dict[str, Any]]) -> list[dic
     return out
 
 
-def _train_all(projects: dict[int, dict[str, Any]], specs: list[dict[str, Any]], jobs: int,
-               done: Callable[[int], None]) -> dict[int, list[dict[str, Any]]]:
+def _train_all(
+    projects: dict[int, dict[str, Any]], specs: list[dict[str, Any]], jobs: int, done: Callable[[int], None]
+) -> dict[int, list[dict[str, Any]]]:
     import multiprocessing
 
     if not projects:

@@ -18,7 +18,16 @@ from typing import Any
 from engine.graph import NetworkGraph
 from engine.layers import CATALOGUE, ParamError, ParamSpec
 
-__all__ = ["LayerUse", "Mismatch", "coerce_settings", "layer_pattern", "layer_uses", "matches", "mismatch", "value_text"]
+__all__ = [
+    "LayerUse",
+    "Mismatch",
+    "coerce_settings",
+    "layer_pattern",
+    "layer_uses",
+    "matches",
+    "mismatch",
+    "value_text",
+]
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,16 @@ class Mismatch:
         """``conv2 (Conv2D) has padding='valid', not 'same'.``, said so that the fix is plain."""
         if self.setting == "layer":
             return _("{name} ({type}) wraps {got}, not {want}.").format(
-                name=self.use.name, type=self.use.type, got=self.got, want=self.want)
+                name=self.use.name, type=self.use.type, got=self.got, want=self.want
+            )
         values = {"setting": self.setting, "got": value_text(self.got), "want": value_text(self.want)}
         if self.inner:
             return _("The {inner} inside {name} has {setting}={got}, not {want}: set {setting}={want} on it.").format(
-                inner=self.use.params["layer"]["type"], name=self.use.name, **values)
+                inner=self.use.params["layer"]["type"], name=self.use.name, **values
+            )
         return _("{name} ({type}) has {setting}={got}, not {want}: set {setting}={want} on it.").format(
-            name=self.use.name, type=self.use.type, **values)
+            name=self.use.name, type=self.use.type, **values
+        )
 
 
 def layer_uses(graph: NetworkGraph) -> list[LayerUse]:
@@ -113,25 +125,39 @@ def _suggest(word: str, options: Any) -> str:
 
 def _coerce_one(spec_params: Mapping[str, ParamSpec], layer: str, name: str, value: Any) -> Any:
     if name not in spec_params:
-        raise ParamError(_("{layer} has no setting {setting!r}{suggestion}").format(
-            layer=layer, setting=name, suggestion=_suggest(name, spec_params)))
+        raise ParamError(
+            _("{layer} has no setting {setting!r}{suggestion}").format(
+                layer=layer, setting=name, suggestion=_suggest(name, spec_params)
+            )
+        )
     param = spec_params[name]
     if param.kind != "layer":
         return param.coerce(value)
     if isinstance(value, str):
         value = {"type": value}
     if not isinstance(value, Mapping) or not isinstance(value.get("type"), str) or set(value) - {"type", "params"}:
-        raise ParamError(_('{setting} must name a layer, such as "LSTM" or {{"type": "LSTM", "params": {{"return_sequences": true}}}}')
-                         .format(setting=name))
+        raise ParamError(
+            _(
+                '{setting} must name a layer, such as "LSTM" or '
+                '{{"type": "LSTM", "params": {{"return_sequences": true}}}}'
+            ).format(setting=name)
+        )
     inner_type = value["type"]
     choices = param.layer_choices()
     if inner_type not in choices:
-        raise ParamError(_("{layer} cannot wrap {inner!r}; it wraps {choices}{suggestion}").format(
-            layer=layer, inner=inner_type, choices=", ".join(choices[:8]) + (", ..." if len(choices) > 8 else ""),
-            suggestion=_suggest(inner_type, choices)))
+        raise ParamError(
+            _("{layer} cannot wrap {inner!r}; it wraps {choices}{suggestion}").format(
+                layer=layer,
+                inner=inner_type,
+                choices=", ".join(choices[:8]) + (", ..." if len(choices) > 8 else ""),
+                suggestion=_suggest(inner_type, choices),
+            )
+        )
     inner = value.get("params") or {}
     if not isinstance(inner, Mapping):
-        raise ParamError(_("the settings of the {inner} inside {layer} must be an object").format(inner=inner_type, layer=layer))
+        raise ParamError(
+            _("the settings of the {inner} inside {layer} must be an object").format(inner=inner_type, layer=layer)
+        )
     return {"type": inner_type, "params": coerce_settings(inner_type, inner, allow_empty=True)}
 
 

@@ -27,8 +27,18 @@ from engine.layers import ParamError
 __all__ = ["MUTATIONS", "Mutant", "MutantResult", "check_mutants", "mutants"]
 
 #: The kinds of mistake, in the order they are generated.
-MUTATIONS = ("drop_branch", "remove_skip", "padding", "strides", "kernel_size", "filters", "bias", "activation",
-             "delete_layer", "wire_around")
+MUTATIONS = (
+    "drop_branch",
+    "remove_skip",
+    "padding",
+    "strides",
+    "kernel_size",
+    "filters",
+    "bias",
+    "activation",
+    "delete_layer",
+    "wire_around",
+)
 
 #: At most this many mutants of one kind (the first layers in the design's order): enough to see a pattern.
 MAX_PER_KIND = 40
@@ -73,7 +83,11 @@ def _bypass(graph: NetworkGraph, node: str, source: str, output: int) -> None:
 def _prune(graph: NetworkGraph, outputs: set[str]) -> None:
     """Delete the layers left leading nowhere (not an output of the reference, and nothing reads them)."""
     while True:
-        dead = [n for n in graph.node_ids() if n not in outputs and not graph.outputs_of(n) and graph.node(n).type != "Input"]
+        dead = [
+            n
+            for n in graph.node_ids()
+            if n not in outputs and not graph.outputs_of(n) and graph.node(n).type != "Input"
+        ]
         if not dead:
             return
         for n in dead:
@@ -101,7 +115,9 @@ def _setting_mutants(reference: NetworkGraph, kind: str) -> Iterator[Mutant]:
     for node, params in _layers_with(reference, setting):
         name, value = reference.node(node).name, params[setting]
         if kind == "padding":
-            if value not in ("same", "valid") or (set(params.get("kernel_size") or (1,)) == {1} and set(params.get("strides") or (1,)) == {1}):
+            if value not in ("same", "valid") or (
+                set(params.get("kernel_size") or (1,)) == {1} and set(params.get("strides") or (1,)) == {1}
+            ):
                 continue
             new: Any = "valid" if value == "same" else "same"
         elif kind == "strides":
@@ -123,8 +139,13 @@ def _setting_mutants(reference: NetworkGraph, kind: str) -> Iterator[Mutant]:
             new = _SWAP[value]
         graph = _changed(reference, node, setting, new)
         if graph is not None:
-            yield Mutant(kind, _("{setting} of {layer} changed from {old} to {new}").format(
-                setting=setting, layer=name, old=value_text(value), new=value_text(new)), graph)
+            yield Mutant(
+                kind,
+                _("{setting} of {layer} changed from {old} to {new}").format(
+                    setting=setting, layer=name, old=value_text(value), new=value_text(new)
+                ),
+                graph,
+            )
 
 
 def _merge_mutants(reference: NetworkGraph, kind: str, outputs: set[str]) -> Iterator[Mutant]:
@@ -184,7 +205,9 @@ def _layer_mutants(reference: NetworkGraph, kind: str, outputs: set[str]) -> Ite
                 for edge in graph.outputs_of(node.id):
                     graph.disconnect(edge.source, edge.target, edge.slot)
                     graph.connect(ins[0].source, edge.target, edge.slot, ins[0].output)
-                text = _("a wire around {layer} ({type}): what it fed takes its input instead, and {layer} leads nowhere")
+                text = _(
+                    "a wire around {layer} ({type}): what it fed takes its input instead, and {layer} leads nowhere"
+                )
         except GraphError:
             continue
         yield Mutant(kind, text.format(layer=node.name, type=node.type), graph)
@@ -209,12 +232,19 @@ def mutants(reference: NetworkGraph, kinds: tuple[str, ...] = MUTATIONS) -> list
     return out
 
 
-def check_mutants(exercise: Exercise, reference: NetworkGraph, kinds: tuple[str, ...] = MUTATIONS) -> list[MutantResult]:
+def check_mutants(
+    exercise: Exercise, reference: NetworkGraph, kinds: tuple[str, ...] = MUTATIONS
+) -> list[MutantResult]:
     """Every mutant of ``reference`` checked against ``exercise`` (training criteria not run). A criterion the
     reference does not pass itself tells nothing about a mutant, and is left out of each result's `failed`."""
     reference_analysis = analyse(reference)
-    judged = frozenset(r.id for r in check_design(exercise, reference, right_answers(exercise, reference, reference_analysis),
-                                                  reference_analysis) if r.passed)
+    judged = frozenset(
+        r.id
+        for r in check_design(
+            exercise, reference, right_answers(exercise, reference, reference_analysis), reference_analysis
+        )
+        if r.passed
+    )
     out = []
     for mutant in mutants(reference, kinds):
         analysis = analyse(mutant.graph)

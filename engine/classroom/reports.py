@@ -84,11 +84,32 @@ def report_csv(exercise: Exercise, graded: Sequence[GradedSubmission], names: Se
     counted = counted_submissions([g.submission for g in graded])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([
-        "student", "name", "user_id", "late", "file", "counted", "other_files", "output", "status", "points", "max_points",
-        "passed", "total", "parameters", "multiply_adds", "receptive_field", "depth", *(f"answer_{q}" for q in questions),
-        "val_accuracy", *(f"points_{i}" for i in ids), *(f"message_{i}" for i in ids), "problem",
-    ])
+    writer.writerow(
+        [
+            "student",
+            "name",
+            "user_id",
+            "late",
+            "file",
+            "counted",
+            "other_files",
+            "output",
+            "status",
+            "points",
+            "max_points",
+            "passed",
+            "total",
+            "parameters",
+            "multiply_adds",
+            "receptive_field",
+            "depth",
+            *(f"answer_{q}" for q in questions),
+            "val_accuracy",
+            *(f"points_{i}" for i in ids),
+            *(f"message_{i}" for i in ids),
+            "problem",
+        ]
+    )
     for g, name, (counts, others) in zip(graded, names, counted):
         s = g.submission
         by_id = {r.id: r for r in g.results}
@@ -96,13 +117,32 @@ def report_csv(exercise: Exercise, graded: Sequence[GradedSubmission], names: Se
         cells = [_number(by_id[i].points) if i in by_id and by_id[i].status != "not run" else "" for i in ids]
         messages = [_cell(by_id[i]) if i in by_id else "" for i in ids]
         late = "" if s.late is None else ("yes" if s.late else "no")
-        writer.writerow([
-            s.student, s.name, s.user_id, late, s.relative, "yes" if counts else "no", "; ".join(others), name, g.status,
-            _number(g.points), _number(exercise.max_points), sum(r.passed for r in g.results), len(ids),
-            _number(n.params if n else None), _number(n.flops if n else None), n.receptive_field_text if n else "",
-            _number(n.depth if n else None), *(str(g.answers.get(q, "")) for q in questions), _number(g.val_accuracy),
-            *cells, *messages, g.problem,
-        ])
+        writer.writerow(
+            [
+                s.student,
+                s.name,
+                s.user_id,
+                late,
+                s.relative,
+                "yes" if counts else "no",
+                "; ".join(others),
+                name,
+                g.status,
+                _number(g.points),
+                _number(exercise.max_points),
+                sum(r.passed for r in g.results),
+                len(ids),
+                _number(n.params if n else None),
+                _number(n.flops if n else None),
+                n.receptive_field_text if n else "",
+                _number(n.depth if n else None),
+                *(str(g.answers.get(q, "")) for q in questions),
+                _number(g.val_accuracy),
+                *cells,
+                *messages,
+                g.problem,
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -110,11 +150,13 @@ def _visible_summary(exercise: Exercise, graded: GradedSubmission) -> str:
     """The one line about the whole submission a student may read: the visible criteria's points only."""
     earned, possible = score(graded.results, visible_only=True)
     text = _("{title}: {earned} of {possible} points on the criteria you can see.").format(
-        title=exercise.title, earned=_number(earned), possible=_number(possible))
+        title=exercise.title, earned=_number(earned), possible=_number(possible)
+    )
     hidden = sum(r.hidden for r in graded.results)
     if hidden:
-        text += " " + ngettext("Your teacher grades {count} more criterion.", "Your teacher grades {count} more criteria.",
-                               hidden).format(count=hidden)
+        text += " " + ngettext(
+            "Your teacher grades {count} more criterion.", "Your teacher grades {count} more criteria.", hidden
+        ).format(count=hidden)
     if graded.status != "graded":
         text += " " + graded.results[0].message
     return text
@@ -145,13 +187,17 @@ _MARKS = {"passed": "✔", "failed": "✖", "not checked": "…", "not run": "�
 
 
 def feedback_markdown(exercise: Exercise, graded: GradedSubmission) -> str:
-    """The feedback a student reads: every visible criterion with its sentence and hint (never a hidden one's points)."""
+    """The feedback a student reads: every visible criterion with its sentence and hint (never hidden points)."""
     lines = [f"# {exercise.title}", "", _("Design: `{file}`").format(file=graded.submission.relative), ""]
     if graded.status != "graded":
         lines += [graded.results[0].message, ""]
     earned, possible = score(graded.results, visible_only=True)
-    lines += [_("**{earned} of {possible} points** on the criteria you can see.").format(earned=_number(earned),
-                                                                                      possible=_number(possible)), ""]
+    lines += [
+        _("**{earned} of {possible} points** on the criteria you can see.").format(
+            earned=_number(earned), possible=_number(possible)
+        ),
+        "",
+    ]
     for r in graded.results:
         if r.hidden:
             continue
@@ -163,8 +209,14 @@ def feedback_markdown(exercise: Exercise, graded: GradedSubmission) -> str:
             lines.append("  - " + _("Hint: {hint}").format(hint=r.hint))
     hidden = sum(r.hidden for r in graded.results)
     if hidden:
-        lines += ["", ngettext("{count} more criterion is graded by your teacher.", "{count} more criteria are graded by your teacher.",
-                               hidden).format(count=hidden)]
+        lines += [
+            "",
+            ngettext(
+                "{count} more criterion is graded by your teacher.",
+                "{count} more criteria are graded by your teacher.",
+                hidden,
+            ).format(count=hidden),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -173,8 +225,14 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def write_outputs(exercise: Exercise, graded: Sequence[GradedSubmission], names: Sequence[str], *,
-                  results_json: Path | None = None, feedback: Path | None = None) -> None:
+def write_outputs(
+    exercise: Exercise,
+    graded: Sequence[GradedSubmission],
+    names: Sequence[str],
+    *,
+    results_json: Path | None = None,
+    feedback: Path | None = None,
+) -> None:
     """``results_json/NAME/results.json`` and ``feedback/NAME.md`` per submission, with `OUTPUT_MARKER` in each
     folder so that a later ``grade`` of a class folder holding them never reads them as submissions."""
     if results_json is not None:
@@ -182,7 +240,10 @@ def write_outputs(exercise: Exercise, graded: Sequence[GradedSubmission], names:
         (results_json / OUTPUT_MARKER).write_text("LayerLab grade --results-json output\n", encoding="utf-8")
         for name, g in zip(names, graded):
             (results_json / name).mkdir(exist_ok=True)
-            _write(results_json / name / "results.json", json.dumps(gradescope_results(exercise, g), indent=1, ensure_ascii=False) + "\n")
+            _write(
+                results_json / name / "results.json",
+                json.dumps(gradescope_results(exercise, g), indent=1, ensure_ascii=False) + "\n",
+            )
     if feedback is not None:
         feedback.mkdir(parents=True, exist_ok=True)
         (feedback / OUTPUT_MARKER).write_text("LayerLab grade --feedback output\n", encoding="utf-8")

@@ -41,7 +41,9 @@ __all__ = [
 _MOODLE = re.compile(r"_assign(?:submission|feedback)_[a-z]+_?$")
 _MOODLE_ID = re.compile(r"^(?P<name>.*)_(?P<user>\d+)$")
 #: Canvas's flat download: ``doejane_12345_67890_design.json``, ``doejane_late_12345_67890_design-1.json``.
-_CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:(?P<late>late)_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$", re.IGNORECASE)
+_CANVAS = re.compile(
+    r"^(?P<name>[^_]+)_(?:(?P<late>late)_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$", re.IGNORECASE
+)
 #: A browser's or an LMS's copy number: ``design (1).json``, ``design-1.json`` (Canvas's resubmission).
 _COPY = re.compile(r"(?: \((\d+)\)|-(\d+))$")
 _GRADESCOPE_FOLDER = re.compile(r"^submission_\d+$")
@@ -140,7 +142,9 @@ def gradescope_metadata(path: Path) -> dict[str, dict[str, Any]]:
             raise ProjectError(str(path), _("the file is larger than 20 MB, more than Gradescope writes for one class"))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(str(path), _("cannot be read ({problem})").format(problem=getattr(exc, "strerror", None) or exc)) from None
+        raise ProjectError(
+            str(path), _("cannot be read ({problem})").format(problem=getattr(exc, "strerror", None) or exc)
+        ) from None
     import yaml
 
     try:
@@ -178,7 +182,11 @@ def scan_class(folder: Path, exclude: Sequence[Path] = ()) -> ClassFolder:
         try:
             metadata = gradescope_metadata(meta_path)
         except ProjectError as exc:
-            notes.append(_("{file}: {problem}; the submission folders keep their own names.").format(file=exc.source, problem=exc.detail))
+            notes.append(
+                _("{file}: {problem}; the submission folders keep their own names.").format(
+                    file=exc.source, problem=exc.detail
+                )
+            )
     found: list[Submission] = []
     for path in _walk(folder, skip):
         rel = path.relative_to(folder)
@@ -188,28 +196,63 @@ def scan_class(folder: Path, exclude: Sequence[Path] = ()) -> ClassFolder:
             mtime = 0.0
         found.append(_submission(path, rel, mtime, metadata, notes))
         if len(found) > MAX_SUBMISSIONS:
-            raise ProjectError(str(folder), _("more than {count:,} .json files: is this the folder of one class?").format(count=MAX_SUBMISSIONS))
+            raise ProjectError(
+                str(folder),
+                _("more than {count:,} .json files: is this the folder of one class?").format(count=MAX_SUBMISSIONS),
+            )
     return ClassFolder(found, notes)
 
 
-def _submission(path: Path, rel: Path, mtime: float, metadata: dict[str, dict[str, Any]], notes: list[str]) -> Submission:
+def _submission(
+    path: Path, rel: Path, mtime: float, metadata: dict[str, dict[str, Any]], notes: list[str]
+) -> Submission:
     top = rel.parts[0]
     if len(rel.parts) > 1 and _GRADESCOPE_FOLDER.match(top) and metadata:
         entry = metadata.get(top)
         if entry is None:
-            notes.append(_("{folder} is not in {metadata}: its student is not known.").format(folder=top, metadata=GRADESCOPE_METADATA))
+            notes.append(
+                _("{folder} is not in {metadata}: its student is not known.").format(
+                    folder=top, metadata=GRADESCOPE_METADATA
+                )
+            )
             return Submission(top, path, rel.as_posix(), submitted=mtime, lms="gradescope")
         student = entry["name"] or entry["user_id"] or top
-        return Submission(student, path, rel.as_posix(), entry["name"], entry["user_id"], None, entry["submitted"] or mtime, "gradescope")
+        return Submission(
+            student,
+            path,
+            rel.as_posix(),
+            entry["name"],
+            entry["user_id"],
+            None,
+            entry["submitted"] or mtime,
+            "gradescope",
+        )
     if len(rel.parts) > 1:
         student = _MOODLE.sub("", top) or top
         moodle = _MOODLE.search(top) is not None
         named = _MOODLE_ID.match(student) if moodle else None
-        return Submission(student, path, rel.as_posix(), named["name"] if named else "", named["user"] if named else "",
-                          None, mtime, "moodle" if moodle else "")
+        return Submission(
+            student,
+            path,
+            rel.as_posix(),
+            named["name"] if named else "",
+            named["user"] if named else "",
+            None,
+            mtime,
+            "moodle" if moodle else "",
+        )
     canvas = _CANVAS.match(path.name)
     if canvas:
-        return Submission(canvas["name"], path, rel.as_posix(), canvas["name"], canvas["user"], canvas["late"] is not None, mtime, "canvas")
+        return Submission(
+            canvas["name"],
+            path,
+            rel.as_posix(),
+            canvas["name"],
+            canvas["user"],
+            canvas["late"] is not None,
+            mtime,
+            "canvas",
+        )
     return Submission(path.stem, path, rel.as_posix(), submitted=mtime)
 
 
@@ -235,7 +278,10 @@ def counted_submissions(submissions: Sequence[Submission]) -> list[tuple[bool, l
     for members in by_student.values():
         if len(members) == 1:
             continue
-        newest = max(members, key=lambda i: (submissions[i].submitted, _copy_number(submissions[i].relative), submissions[i].relative))
+        newest = max(
+            members,
+            key=lambda i: (submissions[i].submitted, _copy_number(submissions[i].relative), submissions[i].relative),
+        )
         for i in members:
             out[i] = (i == newest, [submissions[j].relative for j in members if j != i])
     return out

@@ -82,14 +82,20 @@ def _known_wrong(exercise: Exercise, wrong_dir: Path | None, ids: set[str], line
         unknown = [e for e in expect if e not in ids]
         if unknown:
             ok = False
-            lines.append(f"FAIL {submission.relative}: expect_fail names no criterion of this exercise: {', '.join(unknown)}")
+            lines.append(
+                f"FAIL {submission.relative}: expect_fail names no criterion of this exercise: {', '.join(unknown)}"
+            )
             continue
         graph, meta = graph_from_dict(doc, submission.relative)
-        by_id = {r.id: r for r in check_design(exercise, graph, meta["answers"], answer_problems=meta.get("answer_problems"))}
+        by_id = {
+            r.id: r for r in check_design(exercise, graph, meta["answers"], answer_problems=meta.get("answer_problems"))
+        }
         passing = [e for e in expect if by_id[e].status == "passed"]
         if passing:
             ok = False
-            lines += [f"FAIL {submission.relative} passes {e}, which it should fail: {by_id[e].message}" for e in passing]
+            lines += [
+                f"FAIL {submission.relative} passes {e}, which it should fail: {by_id[e].message}" for e in passing
+            ]
         else:
             lines.append(f"ok   {submission.relative} fails {', '.join(expect)}")
     return ok
@@ -98,19 +104,34 @@ def _known_wrong(exercise: Exercise, wrong_dir: Path | None, ids: set[str], line
 def mutant_lines(results: list[MutantResult]) -> list[str]:
     """The mutants report: a summary, then each surviving mutant (``PASS``), then each caught one and what caught it."""
     survivors = [m for m in results if m.survives]
-    lines = [ngettext(
-        "mutants: {count} typical mistake generated from the reference; {caught} fails at least one criterion, "
-        "{survivors} passes every criterion.",
-        "mutants: {count} typical mistakes generated from the reference; {caught} fail at least one criterion, "
-        "{survivors} pass every criterion.", len(results),
-    ).format(count=len(results), caught=len(results) - len(survivors), survivors=len(survivors))]
+    lines = [
+        ngettext(
+            "mutants: {count} typical mistake generated from the reference; {caught} fails at least one criterion, "
+            "{survivors} passes every criterion.",
+            "mutants: {count} typical mistakes generated from the reference; {caught} fail at least one criterion, "
+            "{survivors} pass every criterion.",
+            len(results),
+        ).format(count=len(results), caught=len(results) - len(survivors), survivors=len(survivors))
+    ]
     unjudged = sorted({r.id for m in results for r in m.results if r.id not in m.judged and r.status != "not run"})
     if unjudged:
-        lines.append("note " + _("left out, because the reference solution does not pass them: {criteria}").format(criteria=", ".join(unjudged)))
+        lines.append(
+            "note "
+            + _("left out, because the reference solution does not pass them: {criteria}").format(
+                criteria=", ".join(unjudged)
+            )
+        )
     for m in survivors:
-        lines.append("PASS " + _("{mutant}: passes every criterion (the exercise cannot tell it from the solution)").format(
-            mutant=m.mutant.description))
+        lines.append(
+            "PASS "
+            + _("{mutant}: passes every criterion (the exercise cannot tell it from the solution)").format(
+                mutant=m.mutant.description
+            )
+        )
     for m in results:
         if not m.survives:
-            lines.append("ok   " + _("{mutant}: fails {criteria}").format(mutant=m.mutant.description, criteria=", ".join(m.failed)))
+            lines.append(
+                "ok   "
+                + _("{mutant}: fails {criteria}").format(mutant=m.mutant.description, criteria=", ".join(m.failed))
+            )
     return lines

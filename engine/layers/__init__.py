@@ -89,11 +89,13 @@ for _module in (core, preprocessing, conv, pooling, normalization, reshaping, re
 
 
 def unknown_layer_text(layer_type: object) -> str:
-    """``unknown layer type 'DepthwiseConvolution2D' (did you mean DepthwiseConv2D?)``: the catalogue's nearest name, if any."""
+    """``unknown layer type 'DepthwiseConvolution2D' (did you mean DepthwiseConv2D?)``: the nearest catalogue name."""
     import difflib
 
     shown = repr(layer_type) if len(repr(layer_type)) <= 60 else repr(layer_type)[:57] + "..."
-    close = difflib.get_close_matches(str(layer_type), list(CATALOGUE), n=1, cutoff=0.6) if isinstance(layer_type, str) else []
+    close = []
+    if isinstance(layer_type, str):
+        close = difflib.get_close_matches(layer_type, list(CATALOGUE), n=1, cutoff=0.6)
     if close:
         return f"unknown layer type {shown} (did you mean {close[0]}?)"
     return f"unknown layer type {shown}"

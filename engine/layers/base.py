@@ -488,7 +488,8 @@ class LayerSpec:
     #: The class name Keras saves, when it differs from ``type`` (operations: ``ops.add`` is saved as ``Add``).
     keras_name: str = ""
     _by_name: dict[str, ParamSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _coerced: dict[tuple[str, bool], dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _coerced: dict[tuple[str, bool], dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def _nested_params(self) -> bool:
@@ -565,8 +566,9 @@ class LayerSpec:
         Unknown names and invalid values raise `ParamError`. Missing required parameters get a
         starting value when ``fill_required`` (new nodes), else raise.
         """
-        # A design repeats a few settings many times (DenseNet121: 429 layers, 15 settings), and a file's are coerced
-        # twice (the loader, then the graph): results are kept by the settings' repr, which tells 1, 1.0 and True apart.
+        # A design repeats a few settings many times (DenseNet121: 429 layers, 15 settings), and a file's are
+        # coerced twice (the loader, then the graph): results are kept by the settings' repr, which tells 1, 1.0
+        # and True apart.
         key = (repr(given), fill_required)
         done = self._coerced.get(key)
         if done is None:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_int, fmt_shape
 from engine.layers.common import activation_param, require_known, require_rank, use_bias_param
 
-_HINT = ("Recurrent layers read sequences (steps, features): if the layer before is recurrent, set return_sequences=True on it; "
-         "otherwise use Reshape, or Embedding for token ids.")
+_HINT = ("Recurrent layers read sequences (steps, features): if the layer before is recurrent, set "
+         "return_sequences=True on it; otherwise use Reshape, or Embedding for token ids.")
 
 
 def sequence_fix(sources: Sequence[tuple[str, str, Params]]) -> str:
-    """The fix when a recurrent layer receives one vector per sample: name the layer before and what to change on it."""
+    """The fix when a recurrent layer receives one vector per sample: the layer before, and what to change on it."""
     if not sources:
         return ""
     name, layer_type, params = sources[0]
@@ -21,7 +21,8 @@ def sequence_fix(sources: Sequence[tuple[str, str, Params]]) -> str:
     if (layer_type in _STATES or inner is not None) and settings.get("return_sequences") is False:
         return (f"Set return_sequences=True on {name}, so that it passes on every step (steps, units) instead of only "
                 "the last one.")
-    return f"{name} ({layer_type}) gives one vector per sample: use Reshape to (steps, features) after it, or Embedding for token ids."
+    return (f"{name} ({layer_type}) gives one vector per sample: use Reshape to (steps, features) after it, "
+            "or Embedding for token ids.")
 
 
 _STATES = {"SimpleRNN": ("state",), "LSTM": ("state_h", "state_c"), "GRU": ("state",)}
