@@ -198,6 +198,7 @@ class Analyzer:
                 hint = merge_fix(graph, node_id, inputs)
                 if hint:
                     node_diags = [replace(node_diags[0], hint=hint), *node_diags[1:]]
+            node_diags = _with_input_fix(graph, node_id, node_diags)
             diagnostics.extend(node_diags)
 
         diagnostics.extend(_shared_diagnostics(graph, results))
@@ -218,6 +219,21 @@ class Analyzer:
             analysis.non_trainable_params += result.params.non_trainable
         analysis.total_params = analysis.trainable_params + analysis.non_trainable_params
         return analysis
+
+
+def _with_input_fix(graph: NetworkGraph, node_id: str, diags: list[Diagnostic]) -> list[Diagnostic]:
+    """A shape error whose fix lies in the layer before gets a hint naming that layer (said afresh on every pass:
+    the hint names upstream layers, whose names and settings may change)."""
+    if not diags or diags[0].code != "shape":
+        return diags
+    node_data = graph.nx_graph._node
+    fix = get_spec(node_data[node_id]["type"]).input_fix
+    if fix is None:
+        return diags
+    sources = [(node_data[e.source]["name"], node_data[e.source]["type"], node_data[e.source]["params"])
+               for e in graph.inputs_of(node_id) if not e.is_mask]
+    hint = fix(sources)
+    return [replace(diags[0], hint=hint), *diags[1:]] if hint else diags
 
 
 def _size_text(shape: tuple[int | None, ...]) -> str:

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from gettext import gettext as _
 from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
@@ -76,14 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="CSV report to write")
     p.add_argument("--train", action="store_true", help="also run training criteria (slow)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="train this many designs at once, in worker processes (default 1)")
-    p.add_argument("--results-json", metavar="DIR", help="write a Gradescope results.json per submission: DIR/STUDENT/results.json")
-    p.add_argument("--feedback", metavar="DIR", help="write a Markdown feedback file per submission: DIR/STUDENT.md")
+    p.add_argument("--results-json", metavar="DIR",
+                   help="write a Gradescope results.json per submission: DIR/NAME/results.json "
+                   "(NAME: the CSV's output column)")
+    p.add_argument("--feedback", metavar="DIR", help="write a Markdown feedback file per submission: DIR/NAME.md")
     p = sub.add_parser("validate", help="check an exercise: its solution passes, its known-wrong designs fail")
     p.add_argument("exercise", help="an exercise file (.json)")
     p.add_argument("wrong", nargs="?", help="folder of known-wrong designs (default wrong/EXERCISE_NAME/ beside the exercise)")
+    p.add_argument("--mutants", action="store_true",
+                   help="also grade typical mistakes generated from the reference solution, "
+                   "and list those that pass every criterion")
     p = sub.add_parser("similar", help="group designs that are identical up to names and positions, and list near-duplicates")
     p.add_argument("folder", help="a folder of project files (*.json), searched recursively")
     p.add_argument("--threshold", type=float, default=0.8, help="similarity from which a pair is listed (0 to 1, default 0.8)")
+    p.add_argument("--reference", metavar="DESIGN",
+                   help="the reference solution (a design, or an exercise file: its solution): "
+                   "each pair is set against it, and pairs close to each other but far from it come first")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("diff", help="compare two designs layer by layer")
     p.add_argument("a", help="first design (.json, .keras, .h5)")
@@ -99,7 +108,7 @@ def load_any(path: str):
     """
     from engine.project import load_design
 
-    graph, meta, _ = load_design(path)
+    graph, meta, _fresh = load_design(path)
     return graph, meta.get("name") or Path(path).stem
 
 
@@ -280,9 +289,24 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_INCOMPLETE if not_run else EXIT_OK
 
 
+def _output_folders(folder: Path, args: argparse.Namespace) -> list[Path]:
+    """The folders ``grade`` writes to; one that is the class folder or holds it is refused (its results
+    would mix with the students' files)."""
+    out = []
+    for flag, value in (("--results-json", args.results_json), ("--feedback", args.feedback)):
+        if not value:
+            continue
+        path = Path(value).resolve()
+        if path == folder.resolve() or path in folder.resolve().parents:
+            problem = _("{flag} {folder}: that is the class folder or holds it; choose a folder of its own")
+            raise _UsageError(problem.format(flag=flag, folder=value))
+        out.append(path)
+    return out
+
+
 def _grade(args: argparse.Namespace) -> int:
     from engine.exercises import load_exercise
-    from engine.grading import feedback_markdown, find_submissions, grade_class, gradescope_results, output_names, report_csv, write_json
+    from engine.grading import counted_submissions, grade_class, output_names, report_csv, scan_class, write_outputs
     from engine.project import atomic_write_text
 
     exercise = load_exercise(args.exercise)
@@ -291,27 +315,27 @@ def _grade(args: argparse.Namespace) -> int:
         raise _UsageError(f"{folder}: not a folder")
     if args.jobs < 1:
         raise _UsageError("--jobs must be at least 1")
-    submissions = find_submissions(folder)
-    if not submissions:
+    outputs = _output_folders(folder, args)
+    scan = scan_class(folder, exclude=outputs)
+    for note in scan.notes:
+        print(_("note: {note}").format(note=note), file=sys.stderr)
+    if not scan.submissions:
         raise _UsageError(f"{folder}: no .json designs found (searched every folder under it)")
-    graded = grade_class(exercise, submissions, train=args.train, jobs=args.jobs,
+    graded = grade_class(exercise, scan.submissions, train=args.train, jobs=args.jobs,
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
-    atomic_write_text(args.output, report_csv(exercise, graded))
     names = output_names(graded)
-    for directory, write in ((args.results_json, "json"), (args.feedback, "md")):
-        if not directory:
-            continue
-        for name, g in zip(names, graded):
-            if write == "json":
-                (Path(directory) / name).mkdir(parents=True, exist_ok=True)
-                write_json(Path(directory) / name / "results.json", gradescope_results(exercise, g))
-            else:
-                Path(directory).mkdir(parents=True, exist_ok=True)
-                atomic_write_text(Path(directory) / f"{name}.md", feedback_markdown(exercise, g))
+    atomic_write_text(args.output, report_csv(exercise, graded, names))
+    write_outputs(exercise, graded, names, results_json=Path(args.results_json) if args.results_json else None,
+                  feedback=Path(args.feedback) if args.feedback else None)
     counts = {status: sum(g.status == status for g in graded) for status in ("graded", "unreadable", "checker error")}
-    students = len({g.submission.student for g in graded})
+    students = len({g.submission.key for g in graded})
     unreadable = f" ({counts['unreadable']} unreadable)" if counts["unreadable"] else ""
     print(f"Graded {len(graded)} design(s){unreadable} from {students} student(s) against {exercise.title!r}: {args.output}")
+    counted = counted_submissions([g.submission for g in graded])
+    several = len({g.submission.key for g, (_counts, others) in zip(graded, counted) if others})
+    if several:
+        print(_("{count} student(s) handed in several files: the newest counts "
+                "(column counted; the others are in other_files).").format(count=several))
     if counts["checker error"]:
         print(f"error: the checker failed on {counts['checker error']} design(s); see the status and problem columns", file=sys.stderr)
         return EXIT_INCOMPLETE
@@ -326,7 +350,7 @@ def _validate(args: argparse.Namespace) -> int:
     wrong = Path(args.wrong) if args.wrong else None
     if wrong is not None and not wrong.is_dir():
         raise _UsageError(f"{wrong}: not a folder")
-    report = validate_exercise(exercise, wrong)
+    report = validate_exercise(exercise, wrong, mutants=args.mutants)
     print(f"{exercise.title}: {args.exercise}")
     for line in report.lines:
         print(f"  {line}")
@@ -334,46 +358,94 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_INVALID
 
 
+def _reference_design(path: str):  # noqa: ANN202
+    """The reference solution: a project file, or an exercise file (its ``solution``)."""
+    from engine.exercises import FORMAT, load_exercise
+    from engine.project import read_json_file
+
+    doc = read_json_file(path)
+    if isinstance(doc, dict) and doc.get("format") == FORMAT:
+        solution = load_exercise(path).solution_path()
+        if solution is None or not solution.is_file():
+            problem = _("{exercise}: the exercise's reference solution {solution} does not exist")
+            raise _UsageError(problem.format(exercise=path, solution=solution))
+        path = str(solution)
+    graph, _title = load_any(path)
+    return graph
+
+
 def _similar(args: argparse.Namespace) -> int:
-    from engine.grading import find_submissions
-    from engine.project import ProjectError, load_project
-    from engine.similar import fingerprint, similar_designs
+    from engine.grading import scan_class
+    from engine.similar import Fingerprint, compare_designs, fingerprint, fingerprint_files
 
     folder = Path(args.folder)
     if not folder.is_dir():
         raise _UsageError(f"{folder}: not a folder")
     if not 0 <= args.threshold <= 1:
         raise _UsageError("--threshold must be between 0 and 1")
+    reference = fingerprint(_reference_design(args.reference)) if args.reference else None
+    submissions = scan_class(folder).submissions
+    if not submissions:
+        raise _UsageError(f"{folder}: no .json designs found (searched every folder under it)")
     read, fingerprints, unreadable = [], [], []
-    for submission in find_submissions(folder):
-        try:
-            fingerprints.append(fingerprint(load_project(submission.path)[0]))
+    for submission, result in zip(submissions, fingerprint_files([str(s.path) for s in submissions])):
+        if isinstance(result, Fingerprint):
             read.append(submission)
-        except ProjectError as exc:
-            unreadable.append((submission.relative, exc.detail))
-    identical, near = similar_designs(fingerprints, args.threshold)
+            fingerprints.append(result)
+        else:
+            unreadable.append((submission.relative, result))
+    found = compare_designs(fingerprints, args.threshold, reference)
     if args.json:
         print(json.dumps({
-            "identical": [[read[i].relative for i in group] for group in identical],
-            "near": [{"a": read[i].relative, "b": read[j].relative, "similarity": round(s, 4)} for i, j, s in near],
+            "identical": [[read[i].relative for i in group] for group in found.identical],
+            "same_as_reference": [read[i].relative for i in sorted(found.same_as_reference)],
+            "near": [_pair_json(p, read) for p in found.pairs],
             "unreadable": [{"file": f, "problem": p} for f, p in unreadable],
         }))
         return EXIT_OK
     print(f"{len(read)} design(s) read" + (f", {len(unreadable)} unreadable" if unreadable else "") + ".")
-    print("Identical up to names and positions:" if identical else "No two designs are identical up to names and positions.")
-    for group in identical:
-        print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group))
-    print(f"Near-duplicates (similarity at least {args.threshold:g}):" if near else f"No other pair reaches similarity {args.threshold:g}.")
-    for i, j, s in near:
-        print(f"  {s:.2f}  {read[i].relative}  {read[j].relative}")
+    if found.identical:
+        print("Identical up to names and positions:")
+    else:
+        print("No two designs are identical up to names and positions.")
+    for group in found.identical:
+        same = " " + _("(the same as the reference solution)") if group[0] in found.same_as_reference else ""
+        print("  " + ", ".join(f"{read[i].student} ({read[i].relative})" for i in group) + same)
+    if not found.pairs:
+        print(_("No other pair reaches similarity {threshold:g}.").format(threshold=args.threshold))
+    elif reference is None:
+        print(_("Near-duplicates (similarity at least {threshold:g}), the most similar first:").format(
+            threshold=args.threshold))
+    else:
+        print(_("Near-duplicates (similarity at least {threshold:g}), the pairs closer to each other than to the "
+                "reference first (beyond: how much more they share with each other than with the reference; near or "
+                "below 0 is two designs that both came close to the solution):").format(threshold=args.threshold))
+    line = _("{similarity:.2f}  beyond {beyond:+.2f}  {a} ({a_far:.2f} from the reference)  "
+             "{b} ({b_far:.2f} from the reference)")
+    for p in found.pairs:
+        a, b = read[p.a].relative, read[p.b].relative
+        if p.beyond_reference is None:
+            print(f"  {p.similarity:.2f}  {a}  {b}")
+        else:
+            print("  " + line.format(similarity=p.similarity, beyond=p.beyond_reference, a=a, a_far=p.a_from_reference,
+                                     b=b, b_far=p.b_from_reference))
     return EXIT_OK
+
+
+def _pair_json(pair, read) -> dict:  # noqa: ANN001
+    """One near-duplicate pair as ``similar --json`` prints it."""
+    out = {"a": read[pair.a].relative, "b": read[pair.b].relative, "similarity": round(pair.similarity, 4)}
+    if pair.beyond_reference is not None:
+        out.update(a_from_reference=round(pair.a_from_reference, 4), b_from_reference=round(pair.b_from_reference, 4),
+                   beyond_reference=round(pair.beyond_reference, 4))
+    return out
 
 
 def _diff(args: argparse.Namespace) -> int:
     from engine.diff import diff_graphs, diff_text
 
-    a, _ = load_any(args.a)
-    b, _ = load_any(args.b)
+    a, _title_a = load_any(args.a)
+    b, _title_b = load_any(args.b)
     d = diff_graphs(a, b)
     if args.json:
         print(json.dumps(d))

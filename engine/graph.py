@@ -132,9 +132,13 @@ def is_valid_text(text: str) -> bool:
     return True
 
 
+#: Control characters (code points below 32), which no layer name may hold.
+_CONTROL = re.compile("[\x00-\x1f]")
+
+
 def validate_name(name: object) -> str:
     """Return ``name`` if Keras accepts it as a layer name, else raise `ParamError`."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name or any(ord(c) < 32 for c in name):
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or "/" in name or _CONTROL.search(name):
         raise ParamError("a layer name must be 1 to 200 characters, without '/' or control characters")
     if not is_valid_text(name):
         raise ParamError("a layer name must be valid Unicode text (it holds half of a character, a lone surrogate)")

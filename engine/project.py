@@ -42,7 +42,7 @@ from typing import Any
 import networkx as nx
 
 from engine.graph import GraphError, NetworkGraph, is_valid_text, validate_name
-from engine.layers import ParamError, UnknownLayerError, get_spec
+from engine.layers import ParamError, UnknownLayerError, get_spec, unknown_layer_text
 from engine.structure import StructureError, check_structure, require_sound
 
 __all__ = [
@@ -386,7 +386,7 @@ def _add_entry(graph: NetworkGraph, index: int, entry: Any, version: int, fail: 
     try:
         spec = get_spec(layer_type)  # type: ignore[arg-type]
     except UnknownLayerError:
-        raise fail(f"{where}: unknown layer type {_short(layer_type)}") from None
+        raise fail(f"{where}: {unknown_layer_text(layer_type)}") from None
     name = entry.get("name")
     if name is not None:
         try:

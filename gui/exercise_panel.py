@@ -27,7 +27,7 @@ from engine.exercises import CriterionResult, Exercise, check_design, design_num
 from engine.project import graph_to_dict
 from gui.document import Document, EditRefused
 
-__all__ = ["ExercisePanel", "SetAnswerCommand"]
+__all__ = ["ExercisePanel", "SetAnswerCommand", "follow_analysis"]
 
 _MARK = {
     "passed": ("✔", QColor("#2CA02C")),
@@ -39,6 +39,17 @@ _MARK = {
 
 #: What a project file accepts as one answer (longer answers would make the file unreadable).
 MAX_ANSWER_LENGTH = 100
+
+
+def follow_analysis(old: Document | None, new: Document, slot: Any) -> Document:
+    """Move ``slot`` from ``old``'s analysis signal to ``new``'s (a panel following the open design); returns new."""
+    if old is not None:
+        try:
+            old.analysed.disconnect(slot)
+        except (RuntimeError, TypeError):
+            pass
+    new.analysed.connect(slot)
+    return new
 
 
 class SetAnswerCommand(QUndoCommand):
@@ -104,13 +115,7 @@ class ExercisePanel(QWidget):
         self.set_document(document)
 
     def set_document(self, document: Document) -> None:
-        if self.document is not None:
-            try:
-                self.document.analysed.disconnect(self.refresh)
-            except (RuntimeError, TypeError):
-                pass
-        self.document = document
-        document.analysed.connect(self.refresh)
+        self.document = follow_analysis(self.document, document, self.refresh)
         self._fill_answers()
         self.refresh(document.analysis)
 

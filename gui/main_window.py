@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         # The training panel (pyqtgraph, numpy: 0.4 s to import) is built when first shown or used, not before
         # the first frame.
         self._training: Any = None
+        self._authoring: Any = None
         #: The training worker: started in the background once the editor is idle, so F5 starts at once.
         self.session = TrainingSession(self)
         self.training_dock = self._dock("Training", QLabel("Training: open this tab to start."), Qt.DockWidgetArea.BottomDockWidgetArea, 0)
@@ -213,6 +214,7 @@ class MainWindow(QMainWindow):
         for title, path in examples():
             self._action(self.examples_menu, title, lambda p=path: self.open_example(p))
         self._action(file, "Open E&xercise…", self.open_exercise_dialog)
+        self._action(file, self.tr("New Exercise from this Design…"), self.new_exercise_from_design)
         self.exercises_menu = file.addMenu("Exercises")
         for title, path in exercises():
             self._action(self.exercises_menu, title, lambda p=path: self.open_exercise(str(p)))
@@ -327,6 +329,8 @@ class MainWindow(QMainWindow):
         self.view.minimap.set_scene(self.scene)
         for panel in (self.inspector, self.summary, self.problems, self.exercise):
             panel.set_document(document)
+        if self._authoring is not None:
+            self._authoring.set_document(document)
         if self._training is not None:
             self._training.set_document(document)
         self._bind_document()
@@ -932,6 +936,26 @@ class MainWindow(QMainWindow):
             target.autosaver.adopt(token)  # the recovery file stays until the restored design is saved
             target.statusBar().showMessage(f"Restored {recovered.describe()}", 10000)
         return extra
+
+    @property
+    def authoring(self):  # noqa: ANN201 - gui.authoring_panel imports the engine's classroom: built when first used
+        """The exercise-authoring view (built when first asked for)."""
+        if self._authoring is None:
+            from gui.authoring_panel import ExerciseAuthoringPanel
+
+            self._authoring = ExerciseAuthoringPanel(self.document)
+            right = Qt.DockWidgetArea.RightDockWidgetArea
+            self.authoring_dock = self._dock("Exercise Authoring", self._authoring, right, 0)
+            self.tabifyDockWidget(self.inspector_dock, self.authoring_dock)
+        return self._authoring
+
+    def new_exercise_from_design(self) -> None:
+        """File > New Exercise from this Design: the open design becomes the reference solution of a new exercise."""
+        self.authoring.start_from(self.document)
+        self.authoring_dock.show()
+        self.authoring_dock.raise_()
+        message = self.tr("New exercise: this design is the reference solution. Add criteria, then Save Exercise.")
+        self.statusBar().showMessage(message, 8000)
 
     def open_exercise_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Exercise", str(EXERCISES_DIR), "LayerLab exercises (*.json)")

@@ -109,15 +109,17 @@ def test_typical_wrong_designs_fail_for_the_right_reason() -> None:
         if node.type == "Dense":
             graph.set_param(node.id, "use_bias", True)
     assert failed(check_design(ex, graph, {"q_no_bias": "18", "q_bias": "18"})) == {
-        "size": "The design has 18 parameters; it should have at most 13.",
-        "q_no_bias": "18 is not right; try again.",
+        "size": "The design has 18 parameters; it should have at most 13. dense_3 holds the most (9): make it smaller, "
+                "or use fewer filters or units.",
+        "q_no_bias": "18 is not right. Check your working, and try again.",
     }
     ex, graph, answers = _solution("ex04_bottleneck")
     graph.remove_node(graph.find("bottleneck"))
     graph.connect(graph.find("features"), graph.find("conv3x3"))
     assert failed(check_design(ex, graph, answers)) == {
-        "size": "The design has 147,456 parameters; it should have at most 45,000.",
-        "convs": "The design has 1 Conv2D layer(s); it needs at least 2.",
+        "size": "The design has 147,456 parameters; it should have at most 45,000. conv3x3 holds the most (147,456): "
+                "make it smaller, or use fewer filters or units.",
+        "convs": "The design has 1 Conv2D layer. The exercise asks for at least 2.",
     }
     ex, graph, answers = _solution("ex05_residual_projection")
     graph.remove_node(graph.find("bn_projection"))
@@ -136,7 +138,7 @@ def test_typical_wrong_designs_fail_for_the_right_reason() -> None:
     ex, graph, answers = _solution("ex02_conv_output_size")
     assert failed(check_design(ex, graph, {}))["q_params"] == "Not answered yet."
     graph.set_param(graph.find("conv"), "padding", "same")
-    assert failed(check_design(ex, graph, answers))["out"] == "The output is (28, 28, 8), but it should be (24, 24, 8)."
+    assert failed(check_design(ex, graph, answers))["out"] == "conv outputs (28, 28, 8), but the output should be (24, 24, 8)."
 
 
 def test_training_criterion_is_reported_not_run_without_train() -> None:

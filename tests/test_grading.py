@@ -63,7 +63,7 @@ def test_a_skip_connection_must_go_around_a_block(shortcut: str, status: str) ->
     got, message = verdict(ex, residual(shortcut))["skip"]
     assert got == status, message
     if shortcut == "same tensor":
-        assert message.startswith("add takes the same tensor 2 times, so it is not a skip connection (Add)")
+        assert message.startswith("add takes the same tensor 2 times, so it is not a skip connection.")
     if shortcut == "twin":
         assert "none of them goes around the other" in message
 
@@ -89,7 +89,7 @@ def test_a_merge_criterion_counts_distinct_branches_and_checks_the_axis() -> Non
     four = exercise({"id": "four", "type": "merge", "layer": "Concatenate", "min_inputs": 4, "max_inputs": 4, "axis": -1})
     assert verdict(four, inception(4))["four"] == ("passed", "cat (Concatenate) joins 4 branches.")
     status, message = verdict(four, inception(2))["four"]
-    assert status == "failed" and message.startswith("cat (Concatenate) joins 2 branch(es), which is not a Concatenate of exactly 4")
+    assert (status, message) == ("failed", "cat (Concatenate) joins 2 branches; the exercise asks for exactly 4.")
     on_height = inception(4)
     on_height.set_param(on_height.find("cat"), "axis", 1)
     assert verdict(four, on_height)["four"][0] == "failed"
@@ -118,8 +118,8 @@ def test_layer_settings_counts_depth_and_a_named_layers_shape() -> None:
         {"id": "shape", "type": "layer_shape", "layer": "second", "shape": [28, 28, 8]},
     )
     got = verdict(ex, graph)
-    assert got["same"] == ("failed", "The design has 1 Conv2D layer(s) with kernel_size=3x3, padding='same'; it needs at least 2. "
-                                     "(1 other Conv2D layer(s) have different settings.)")
+    assert got["same"] == ("failed", "The design has 1 Conv2D(kernel_size=(3, 3), padding='same') layer. The exercise asks for "
+                                     "at least 2. second (Conv2D) has padding='valid', not 'same': set padding='same' on it.")
     assert got["no5"][0] == "passed"
     assert got["deep"] == ("failed", "The longest path has 3 layers; it should have at least 4.")
     assert got["shape"] == ("failed", "second outputs (26, 26, 8), but it should output (28, 28, 8).")
@@ -257,7 +257,7 @@ def test_grade_a_class_exported_from_an_lms(tmp_path: Path) -> None:
     assert (alice["parameters"], alice["multiply_adds"], alice["receptive_field"], alice["depth"]) == ("163696", "128049152", "5x5", "3")
     assert alice["answer_q_5x5"] == "12832" and alice["points_four"] == "3"
     assert bob["file"] == "Bob Li_4102_assignsubmission_file_/my design.json" and bob["points_four"] == "0"
-    assert bob["message_four"].startswith("failed: inception_3a (Concatenate) joins 2 branch(es)")
+    assert bob["message_four"].startswith("failed: inception_3a (Concatenate) joins 2 branches; the exercise asks for exactly 4.")
     # A message with its own punctuation stays in one cell.
     assert carol["message_valid"].startswith("failed: inception_3a: Concatenate along axis -1 needs every other axis to match")
     assert carol["message_valid"].endswith("Hint: branch3x3 gives 26x26, the others 28x28: use padding='same' in branch3x3, so that it keeps the size.")
@@ -265,13 +265,19 @@ def test_grade_a_class_exported_from_an_lms(tmp_path: Path) -> None:
     assert dan["status"] == "unreadable" and dan["problem"].startswith("not valid JSON")
 
     gs = json.loads((tmp_path / "gs" / "Bob_Li_4102" / "results.json").read_text())
-    assert (gs["score"], gs["max_score"]) == (4, 13)
+    assert set(gs) == {"score", "execution_time", "output", "tests"} and gs["execution_time"] >= 1  # Gradescope's documented keys
+    assert gs["score"] == 4 and sum(t["max_score"] for t in gs["tests"]) == 13
+    # What the student reads never tells the hidden criterion's points (Gradescope hides the total score itself).
+    assert gs["output"] == "Inception module: 4 of 12 points on the criteria you can see. Your teacher grades 1 more criterion."
     tests = {t["name"].split(":")[0]: t for t in gs["tests"]}
     assert tests["four"] == {**tests["four"], "score": 0, "max_score": 3, "status": "failed", "visibility": "visible"}
+    assert all(set(t) <= {"name", "score", "max_score", "status", "output", "visibility"} for t in gs["tests"])
     assert "Hint: Each of the four branches" in tests["four"]["output"]
     assert tests["rf"]["visibility"] == "hidden"
     unreadable = json.loads((tmp_path / "gs" / "dan" / "results.json").read_text())
-    assert unreadable["score"] == 0 and "could not be read" in unreadable["output"]
+    assert unreadable["score"] == 0 and "Your file could not be read: not valid JSON" in unreadable["output"]
+    assert [t["name"].split(":")[0] for t in unreadable["tests"]] == [t["name"].split(":")[0] for t in gs["tests"]]
+    assert all(t["status"] == "failed" and t["output"].startswith("Your file could not be read: not valid JSON") for t in unreadable["tests"])
     feedback = (tmp_path / "fb" / "carol.md").read_text()
     assert "  - Hint: branch3x3 gives 26x26, the others 28x28: use padding='same' in branch3x3" in feedback
     assert "receptive" not in feedback.lower() and "1 more criterion is graded by your teacher." in feedback
@@ -279,7 +285,7 @@ def test_grade_a_class_exported_from_an_lms(tmp_path: Path) -> None:
 
 def test_grade_exits_non_zero_when_the_checker_itself_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
     folder = lms_export(tmp_path)
-    import engine.grading as grading
+    import engine.classroom.grading as grading
 
     real = grading.check_design
 
@@ -344,7 +350,7 @@ def test_validate_catches_a_criterion_that_lets_a_wrong_design_pass(tmp_path: Pa
     shutil.copy(EXERCISES / "solutions" / "ex10_small_mnist_skip.json", tmp_path / "solutions")
     result = run("validate", str(tmp_path / "ex10_small_mnist_skip.json"), str(EXERCISES / "wrong" / "ex10_small_mnist_skip"))
     assert result.returncode == 1
-    assert "FAIL add_same_tensor.json passes skip, which it should fail: The design has 1 Add layer(s)." in result.stdout
+    assert "FAIL add_same_tensor.json passes skip, which it should fail: The design has 1 Add layer." in result.stdout
 
 
 def test_similar_groups_designs_identical_up_to_names_and_positions(tmp_path: Path) -> None:

@@ -539,7 +539,7 @@ def test_exercise_checklist_shows_points_hints_and_not_checked_and_hides_hidden_
     assert len(items) == 9 and not any("receptive" in text.lower() for text in items)  # the hidden criterion stays hidden
     valid = items[0]
     assert valid.startswith("✖") and "Hint: branch_pool_proj gives 10x10, the others 28x28: MaxPooling2D strides default" in valid
-    four = next(text for text in items if "Concatenate joining 4 inputs" in text)
+    four = next(text for text in items if "Concatenate joining exactly 4 branches" in text)
     assert four.startswith("○") and "(0/3)" in four and "Not checked: fix the error in inception_3a first." in four
     assert "Your teacher also grades 1 hidden criterion." in panel.score.text() and "4 of 12 points" in panel.score.text()
 

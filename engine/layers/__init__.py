@@ -56,6 +56,7 @@ __all__ = [
     "fmt_int",
     "fmt_shape",
     "get_spec",
+    "unknown_layer_text",
 ]
 
 #: Palette order of the families.
@@ -87,11 +88,24 @@ for _module in (core, preprocessing, conv, pooling, normalization, reshaping, re
         CATALOGUE[_spec.type] = _spec
 
 
+def unknown_layer_text(layer_type: object) -> str:
+    """``unknown layer type 'DepthwiseConvolution2D' (did you mean DepthwiseConv2D?)``: the nearest catalogue name."""
+    import difflib
+
+    shown = repr(layer_type) if len(repr(layer_type)) <= 60 else repr(layer_type)[:57] + "..."
+    close = []
+    if isinstance(layer_type, str):
+        close = difflib.get_close_matches(layer_type, list(CATALOGUE), n=1, cutoff=0.6)
+    if close:
+        return f"unknown layer type {shown} (did you mean {close[0]}?)"
+    return f"unknown layer type {shown}"
+
+
 class UnknownLayerError(KeyError):
     """A layer type that is not in the catalogue."""
 
     def __str__(self) -> str:
-        return f"unknown layer type {self.args[0]!r}"
+        return unknown_layer_text(self.args[0])
 
 
 #: (module family, class name Keras saves) -> spec, for the importer: ``("ops", "Add")`` is `ops.add`, ``("layers", "Add")`` the merge layer.

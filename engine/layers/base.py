@@ -11,6 +11,7 @@ A dimension that is not known until run time is ``None``.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -374,6 +375,7 @@ DtypeRule = Callable[[Params, Sequence[Tensor]], str]
 
 
 MacsRule = Callable[[Params, Sequence[Shape], Shape], tuple[int, str]]
+InputFix = Callable[[Sequence[tuple[str, str, Params]]], str]
 OutputsRule = Callable[[Params, Sequence[Tensor], Shape], Sequence[Tensor]]
 
 
@@ -475,6 +477,9 @@ class LayerSpec:
     import_aliases: Mapping[str, str] = field(default_factory=dict)
     #: Takes true/false tensors (masks); other layers refuse them, as Keras does when it builds the model.
     accepts_bool: bool = False
+    #: ``[(name, type, params) of the layer feeding each input] -> hint`` for a shape error whose fix lies in the
+    #: layer before (an LSTM after an LSTM without ``return_sequences=True``); "" keeps the shape rule's hint.
+    input_fix: InputFix | None = None
     #: The inputs can be swapped without changing the result (Add, Multiply ...): the canvas does not number them.
     commutative: bool = False
     #: Where the class lives: ``keras.layers`` for layers, ``keras.ops`` for operations, ``keras.applications``
@@ -483,6 +488,12 @@ class LayerSpec:
     #: The class name Keras saves, when it differs from ``type`` (operations: ``ops.add`` is saved as ``Add``).
     keras_name: str = ""
     _by_name: dict[str, ParamSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _coerced: dict[tuple[str, bool], dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def _nested_params(self) -> bool:
+        return any(p.kind == "layer" for p in self.params)
 
     def __post_init__(self) -> None:
         self._by_name.update({p.name: p for p in self.params})
@@ -550,11 +561,26 @@ class LayerSpec:
         return "float32"
 
     def coerce_params(self, given: Mapping[str, Any], *, fill_required: bool = True) -> dict[str, Any]:
-        """Validate ``given`` against the spec and return a complete canonical parameter dict.
+        """Validate ``given`` against the spec and return a complete canonical parameter dict (a new one each time).
 
         Unknown names and invalid values raise `ParamError`. Missing required parameters get a
         starting value when ``fill_required`` (new nodes), else raise.
         """
+        # A design repeats a few settings many times (DenseNet121: 429 layers, 15 settings), and a file's are
+        # coerced twice (the loader, then the graph): results are kept by the settings' repr, which tells 1, 1.0
+        # and True apart.
+        key = (repr(given), fill_required)
+        done = self._coerced.get(key)
+        if done is None:
+            done = self._coerce_params(given, fill_required)
+            if len(self._coerced) >= 1024:
+                self._coerced.clear()
+            self._coerced[key] = done
+        if self._nested_params:  # a wrapper's layer is a dict: each caller gets its own
+            return {k: copy.deepcopy(v) if isinstance(v, dict) else v for k, v in done.items()}
+        return dict(done)
+
+    def _coerce_params(self, given: Mapping[str, Any], fill_required: bool) -> dict[str, Any]:
         unknown = [k for k in given if k not in self._by_name]
         if unknown:
             raise ParamError(f"{unknown[0]} is not a parameter of {self.type}")

@@ -7,7 +7,22 @@ from collections.abc import Sequence
 from engine.layers.base import LayerSpec, ParamCount, Params, ParamSpec, Shape, ShapeError, Tensor, fmt_int, fmt_shape
 from engine.layers.common import activation_param, require_known, require_rank, use_bias_param
 
-_HINT = "Recurrent layers read sequences (steps, features): use Reshape, or Embedding for token ids."
+_HINT = ("Recurrent layers read sequences (steps, features): if the layer before is recurrent, set "
+         "return_sequences=True on it; otherwise use Reshape, or Embedding for token ids.")
+
+
+def sequence_fix(sources: Sequence[tuple[str, str, Params]]) -> str:
+    """The fix when a recurrent layer receives one vector per sample: the layer before, and what to change on it."""
+    if not sources:
+        return ""
+    name, layer_type, params = sources[0]
+    inner = params.get("layer") if layer_type == "Bidirectional" else None
+    settings = inner["params"] if isinstance(inner, dict) else params
+    if (layer_type in _STATES or inner is not None) and settings.get("return_sequences") is False:
+        return (f"Set return_sequences=True on {name}, so that it passes on every step (steps, units) instead of only "
+                "the last one.")
+    return (f"{name} ({layer_type}) gives one vector per sample: use Reshape to (steps, features) after it, "
+            "or Embedding for token ids.")
 
 
 _STATES = {"SimpleRNN": ("state",), "LSTM": ("state_h", "state_c"), "GRU": ("state",)}
@@ -118,6 +133,7 @@ def _rnn(layer: str, doc: str) -> LayerSpec:
         warn_rule=_state_warn,
         warn_code="runtime",
         call="named",
+        input_fix=sequence_fix,
     )
 
 
@@ -167,6 +183,7 @@ BIDIRECTIONAL = LayerSpec(
     receptive="undefined",
     receptive_reason=_RNN_RF,
     label_rule=lambda p: f"{p['layer']['type']} {_rnn_label(p['layer']['params'])}, {p['merge_mode']}",
+    input_fix=sequence_fix,
 )
 
 def _inner(p: Params):  # noqa: ANN202
