@@ -138,6 +138,7 @@ def _mha_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]
 
 MULTI_HEAD_ATTENTION = LayerSpec(
     type="MultiHeadAttention",
+    torch="multi_head_attention",
     family="Attention",
     doc="Each of num_heads heads compares every query step with every key step and mixes the values: the core of a Transformer.",
     params=(
