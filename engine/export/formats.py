@@ -28,7 +28,7 @@ from engine.export.keras_model import DEFAULT_SEED, Weights, build_keras_model
 from engine.export.verify import FORMAT_NAMES, Comparison, ExportMismatch, compare, keras_outputs, runtime_outputs, sample_inputs
 from engine.graph import NetworkGraph
 
-__all__ = ["FORMATS", "ExportError", "ExportResult", "Refusal", "export_formats", "refusals"]
+__all__ = ["FORMATS", "ExportError", "ExportResult", "Refusal", "check_exportable", "export_formats", "refusals"]
 
 #: The file formats LayerLab writes through ``Model.export``, and the ``format=`` Keras names each by.
 FORMATS: dict[str, str] = {"onnx": "onnx", "litert": "litert", "saved_model": "tf_saved_model"}
@@ -168,6 +168,25 @@ def _write(fmt: str, model: Any, path: str) -> bool:
         return True
 
 
+def check_exportable(graph: NetworkGraph, targets: Mapping[str, str]) -> list[str]:
+    """Refuse, before anything is built or written, what cannot be exported: layers a format cannot take, a
+    target path that cannot hold the format, a missing package. Returns the formats asked for, in `FORMATS` order.
+
+    Raises
+    ------
+    ExportError
+        With one line naming every refused layer, its reason and what to do instead.
+    """
+    formats = [f for f in FORMATS if f in targets]
+    found = refusals(graph, formats)
+    if found:
+        raise ExportError(_refusal_message(found, formats))
+    for fmt in formats:
+        _check_target(fmt, targets[fmt])
+    _check_tools(formats)
+    return formats
+
+
 def export_formats(graph: NetworkGraph, targets: Mapping[str, str], weights: Weights | None = None, *, seed: int = DEFAULT_SEED,
                    samples: int = 8, model: Any = None, progress: Callable[[str], None] | None = None) -> list[ExportResult]:
     """Write ``graph`` in each format of ``targets`` (format -> path) and prove each file equal to Keras.
@@ -191,13 +210,7 @@ def export_formats(graph: NetworkGraph, targets: Mapping[str, str], weights: Wei
         Refused layers (before anything is built or written), a missing package, a converter failure, or a
         file whose outputs differ from Keras's beyond the tolerance (the file is then not written).
     """
-    formats = [f for f in FORMATS if f in targets]
-    found = refusals(graph, formats)
-    if found:
-        raise ExportError(_refusal_message(found, formats))
-    for fmt in formats:
-        _check_target(fmt, targets[fmt])
-    _check_tools(formats)
+    formats = check_exportable(graph, targets)
     if model is None:
         model = build_keras_model(graph, weights, seed=seed)
     inputs = sample_inputs(graph, samples)

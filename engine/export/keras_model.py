@@ -17,7 +17,7 @@ from typing import Any
 from engine.codegen import generate_code
 from engine.graph import NetworkGraph
 
-__all__ = ["DEFAULT_SEED", "WeightsError", "build_keras_model", "apply_weights", "model_layers"]
+__all__ = ["DEFAULT_SEED", "WeightsError", "build_keras_model", "apply_weights", "model_layers", "model_name_from"]
 
 #: Keras's initialisers draw from this seed when the design has no weights: two exports of one design are equal.
 DEFAULT_SEED = 1234
@@ -28,6 +28,15 @@ Weights = Mapping[str, Sequence[Any]]
 
 class WeightsError(ValueError):
     """Weights that do not fit the design (an unknown layer, a wrong number of arrays or a wrong shape)."""
+
+
+def model_name_from(title: str) -> str:
+    """The model name for a design's title or file name (``My net (v2)`` -> ``my_net_v2``): ASCII letters, digits and ``_``,
+    as every export names its model."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", title).strip("_").lower()
+    return name[:60] or "model"
 
 
 def model_layers(model: Any) -> dict[str, Any]:

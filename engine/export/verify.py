@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.graph import NetworkGraph
 
-__all__ = ["TOLERANCE", "Comparison", "ExportMismatch", "compare", "keras_outputs", "runtime_outputs", "sample_inputs"]
+__all__ = ["TOLERANCE", "Comparison", "ExportMismatch", "compare", "keras_outputs", "runtime_outputs", "sample_inputs", "torch_outputs"]
 
 #: Largest absolute difference accepted between an exported model's outputs and Keras's, per format. Every
 #: format is held to 1e-4 (float32 with a different order of additions stays far below it on the examples and
@@ -28,8 +28,9 @@ RUNTIME_NAMES = {"onnx": "ONNX Runtime", "litert": "the LiteRT interpreter", "sa
 #: Format names in messages.
 FORMAT_NAMES = {"onnx": "ONNX", "litert": "LiteRT", "saved_model": "SavedModel", "torch": "PyTorch", "keras": "Keras"}
 
-#: Size given to an axis whose length the design leaves open (a sequence of any length).
-OPEN_AXIS = 7
+#: Size given to an axis whose length the design leaves open (a sequence of any length, an image of any size): 32
+#: leaves a pixel after the five halvings of an ImageNet network.
+OPEN_AXIS = 32
 
 
 class ExportMismatch(ValueError):
@@ -173,3 +174,25 @@ def compare(fmt: str, expected: Sequence[Any], actual: Sequence[Any], samples: i
             largest = float(diff.max())
             worst = max(worst, largest if largest == largest else float("inf"))
     return Comparison(fmt, worst, samples, TOLERANCE[fmt])
+
+
+def torch_outputs(path: str, keras_file: str, inputs: Sequence[Any]) -> tuple[list[Any], int]:
+    """Run the PyTorch code LayerLab wrote at ``path`` with the weights of ``keras_file`` on ``inputs``.
+
+    Returns the outputs as NumPy arrays and the module's `count_parameters`.
+    """
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("layerlab_torch_export", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the code LayerLab itself generated from validated values
+    model = module.build_model()
+    module.load_keras_weights(model, keras_file)
+    model.eval()
+    with torch.no_grad():
+        result = model(*[torch.from_numpy(x) for x in inputs])
+    outputs = result if isinstance(result, tuple) else (result,)
+    return [o.numpy() for o in outputs], int(module.count_parameters(model))

@@ -482,8 +482,8 @@ class LayerSpec:
     keras_module: str = "keras.layers"
     #: The class name Keras saves, when it differs from ``type`` (operations: ``ops.add`` is saved as ``Add``).
     keras_name: str = ""
-    #: ``params -> {format: reason}`` for the export formats (``onnx``, ``litert``, ``saved_model``) that cannot take
-    #: the layer with these settings; the reason is one sentence ending with what to do instead.
+    #: ``params -> {format: reason}`` for the export formats (``onnx``, ``litert``, ``saved_model``, ``torch``) that cannot
+    #: take the layer with these settings; the reason is one sentence ending with what to do instead.
     export_limits: Callable[[Params], Mapping[str, str]] | None = None
     #: How the PyTorch export writes the layer: the key of its translator in ``engine.export.torch_code.TRANSLATORS``
     #: (``conv``, ``max_pool``, ``lstm`` ...); empty when the layer has no PyTorch counterpart (refused by name).

@@ -198,17 +198,24 @@ def _transpose_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int
     return macs, f"{where} input positions * {_kernel_expr(p['kernel_size'])}*{c} * {p['filters']} = {fmt_int(macs)}"
 
 
+def transposed_reaches_past_kernel(p: Params) -> bool:
+    """A transposed convolution whose Keras output is longer than the positions its kernel reaches (strides larger than
+    the kernel, or output_padding): Keras fills the rows past the last one with zeros plus the bias."""
+    out_pad = p["output_padding"] or (0,) * len(p["strides"])
+    for k, s, d, op in zip(p["kernel_size"], p["strides"], p["dilation_rate"], out_pad):
+        span = d * (k - 1) + 1
+        if s > span or op > (2 * (span // 2) if p["padding"] == "same" else 0):
+            return True
+    return False
+
+
 def _transpose_limits(p: Params) -> dict[str, str]:
     limits = {}
     if max(p["dilation_rate"]) > 1:
         limits["litert"] = "LiteRT has no dilated transposed convolution; export to ONNX or a SavedModel instead, or set dilation_rate to 1."
-    out_pad = p["output_padding"] or (0,) * len(p["strides"])
-    for k, s, d, op in zip(p["kernel_size"], p["strides"], p["dilation_rate"], out_pad):
-        span = d * (k - 1) + 1
-        # Keras then adds rows past the last one the kernel reaches (zeros plus the bias), which tf2onnx drops.
-        if s > span or op > (2 * (span // 2) if p["padding"] == "same" else 0):
-            limits["onnx"] = (f"tf2onnx cannot convert a transposed convolution whose output reaches past its kernel's last position "
-                              f"(strides larger than the kernel, or output_padding); {_ONNX_INSTEAD}.")
+    if transposed_reaches_past_kernel(p):  # tf2onnx drops the rows past the kernel
+        limits["onnx"] = (f"tf2onnx cannot convert a transposed convolution whose output reaches past its kernel's last position "
+                          f"(strides larger than the kernel, or output_padding); {_ONNX_INSTEAD}.")
     return limits
 
 
@@ -339,4 +346,4 @@ SPECS = (
     _separable(1), _separable(2),
 )
 
-__all__ = ["SPECS", "AXES", "conv_label", "conv_window"]
+__all__ = ["SPECS", "AXES", "conv_label", "conv_window", "transposed_reaches_past_kernel"]

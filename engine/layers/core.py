@@ -321,6 +321,8 @@ MASKING = _elementwise(
     "Masking", "Core", "Marks time steps whose values all equal mask_value as padding, so recurrent layers skip them.",
     (ParamSpec("mask_value", "float", 0.0, "Steps made only of this value are skipped."),),
     keeps_dtype=True, label_rule=lambda p: f"mask {p['mask_value']:g}",
+    export_limits=lambda p: {"torch": "PyTorch's layers take no Keras masks; remove the layer (padding steps are then read as data), "
+                                      "or export to ONNX, LiteRT or a SavedModel."},
 )
 IDENTITY = _elementwise("Identity", "Core", "Passes its input through unchanged (a placeholder, e.g. an empty shortcut).", keeps_dtype=True,
                          torch="identity")

@@ -148,6 +148,7 @@ def _dot_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 DOT = LayerSpec(
     type="Dot",
+    torch="dot",
     family="Merge",
     doc="Dot product of two tensors along an axis (cosine similarity with normalize=True): (d,) . (d,) -> (1,).",
     params=(

@@ -189,7 +189,8 @@ RANDOM_CROP = LayerSpec(
     type="RandomCrop", family="Preprocessing",
     doc="While training, crops a random height x width window (augmentation); at inference a central crop. Smaller images are resized up first.",
     params=(_HEIGHT, _WIDTH, _SEED), shape_rule=_sized("RandomCrop"), receptive="keep", label_rule=_size_label,
-    export_limits=lambda p: _AUGMENTATION_LIMITS,
+    export_limits=lambda p: {**_AUGMENTATION_LIMITS, "torch": "LayerLab cannot write random cropping in PyTorch; use CenterCrop "
+                                                              "(what RandomCrop does at inference), or export to LiteRT or a SavedModel."},
 )
 
 RANDOM_FLIP = _augmentation(
