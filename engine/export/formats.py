@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -90,16 +91,25 @@ def _refusal_message(found: list[Refusal], formats: list[str]) -> str:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """tf2onnx and the LiteRT converter log every step; the command line says one sentence per file instead."""
+    """tf2onnx and the LiteRT converter log every step, and the converter's C++ code writes its diagnostics straight
+    to the error stream; the command line says one sentence per file instead (a failure's first line included)."""
     loggers = [logging.getLogger(n) for n in ("tf2onnx", "tensorflow", "absl")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
-        lg.setLevel(logging.ERROR)
+        lg.setLevel(logging.CRITICAL)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
 
@@ -144,27 +154,56 @@ def _put_in_place(written: str, path: str) -> None:
     os.replace(written, target)
 
 
+def _signature(model: Any, batch: int | None) -> list[Any]:
+    """The model's inputs as ``Model.export`` takes them (their names kept), with the batch size left open or fixed."""
+    import keras
+
+    specs = [keras.InputSpec(shape=(batch, *t.shape[1:]), dtype=t.dtype, name=t.name) for t in model.inputs]
+    return specs if len(specs) == 1 else [specs]
+
+
+def inference_model(model: Any) -> Any:
+    """A Keras model that calls ``model`` with ``training=False``: what every file is exported from.
+
+    Keras 3.15's ONNX and SavedModel exports trace ``model.__call__`` without ``training=False``; in a model with
+    preprocessing layers (Resizing, CenterCrop) before a BatchNormalization, the traced BatchNormalization then
+    normalises with the batch's statistics, as in training (found by the check on Keras's Oxford-pets U-Net:
+    max |diff| 0.9). LiteRT's export already calls the model so; all three go through this model alike.
+    """
+    import keras
+
+    class InferenceModel(keras.Model):
+        def __init__(self, inner: Any) -> None:
+            super().__init__(name=inner.name)
+            self.inner = inner
+
+        def call(self, inputs: Any) -> Any:
+            return self.inner(inputs, training=False)
+
+    return InferenceModel(model)
+
+
 def _write(fmt: str, model: Any, path: str) -> bool:
-    """Write ``model`` to ``path`` with ``Model.export``; True when the file takes one sample at a time.
+    """Write ``model`` (an `inference_model`) to ``path`` with ``Model.export``; True when the file takes one sample
+    at a time.
 
     A LiteRT file is converted to LiteRT's own operations only (no "select TensorFlow ops", which the LiteRT
     runtime on a phone or microcontroller does not have). TensorFlow's converter turns a recurrent layer's loop
     into LiteRT operations only when the batch size is fixed: a design it cannot convert with any batch size is
     converted for one sample at a time, as LiteRT models usually run.
     """
+    inner = model.inner
     if fmt != "litert":
-        model.export(path, format=FORMATS[fmt], verbose=False)
+        model.export(path, format=FORMATS[fmt], verbose=False, input_signature=_signature(inner, None))
         return False
-    import keras
     import tensorflow as tf
 
     builtins = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}
     try:
-        model.export(path, format="litert", verbose=False, target_spec=builtins)
+        model.export(path, format="litert", verbose=False, target_spec=builtins, input_signature=_signature(inner, None))
         return False
     except Exception:  # noqa: BLE001 - the converter raises its own error types; the second try says what is wrong
-        specs = [keras.InputSpec(shape=(1, *t.shape[1:]), dtype=t.dtype, name=t.name) for t in model.inputs]
-        model.export(path, format="litert", verbose=False, target_spec=builtins, input_signature=specs if len(specs) == 1 else [specs])
+        model.export(path, format="litert", verbose=False, target_spec=builtins, input_signature=_signature(inner, 1))
         return True
 
 
@@ -215,10 +254,12 @@ def export_formats(graph: NetworkGraph, targets: Mapping[str, str], weights: Wei
         model = build_keras_model(graph, weights, seed=seed)
     inputs = sample_inputs(graph, samples)
     try:
-        expected = keras_outputs(model, inputs)  # also makes the model "called", which Model.export requires
+        expected = keras_outputs(model, inputs)
     except Exception as exc:  # noqa: BLE001 - a design Keras builds but cannot run (sizes only known at run time)
         raise ExportError(_("Keras itself cannot run the model on a batch of {samples}: {detail}").format(
             samples=samples, detail=_first_line(exc))) from None
+    exported = inference_model(model)
+    exported(inputs if len(inputs) > 1 else inputs[0])  # Model.export needs a model that has been called
     results = []
     for fmt in formats:
         path = targets[fmt]
@@ -227,7 +268,7 @@ def export_formats(graph: NetworkGraph, targets: Mapping[str, str], weights: Wei
         try:
             try:
                 with _quiet():
-                    fixed_batch = _write(fmt, model, written)
+                    fixed_batch = _write(fmt, exported, written)
             except Exception as exc:  # noqa: BLE001 - a converter's failure is one line for the user, whatever its type
                 raise ExportError(_("Keras could not export the model to {format}: {detail}").format(
                     format=FORMAT_NAMES[fmt], detail=_first_line(exc))) from None

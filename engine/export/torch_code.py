@@ -298,6 +298,9 @@ class _Emitter:
                 self.layer(node, module, values, model_path)
             except _Unsupported as exc:
                 self.refused.append(_("{layer} ({type}): {reason}").format(layer=node.name, type=node.type, reason=exc))
+                # Go on with a stand-in for its outputs, so every refused layer is listed at once.
+                for i, tensor in enumerate(analysis.results[item].outputs):
+                    values[(item, i)] = _Value("refused", LAST, tuple(tensor.shape), tensor.dtype)
         for ref in outputs:
             if ref in values:
                 module.returns.append(_to_layout(module, values[ref], LAST))
@@ -357,7 +360,7 @@ class _Emitter:
 
 #: Names the generated file defines or imports: no variable of a forward may hide them.
 _MODULE_NAMES = {"io", "math", "zipfile", "h5py", "np", "torch", "F", "nn", "self", "build_model", "count_parameters",
-                 "load_keras_weights", "read_keras_arrays", "put", "gru_gates"}
+                 "load_keras_weights"}
 _RESERVED_CLASSES = {"Model", "KerasMultiHeadAttention", "Tensor", "Module"}
 _RESERVED_ATTRS = {"forward", "training", "to", "cuda", "cpu", "eval", "train", "parameters", "modules", "children", "apply",
                    "state_dict", "float", "double", "half", "type", "zero_grad", "register_buffer", "register_parameter"}
@@ -483,8 +486,8 @@ class _Call_:
         self.emitter.helpers.add(function)
 
     def first_call_of(self, attribute: str) -> bool:
-        """True the first time a (shared) layer defines ``attribute`` beside its module."""
-        key = ("defined", self.owner, attribute)
+        """True the first time ``attribute`` is defined in this module (a shared layer's extra parameter, a comment)."""
+        key = ("defined", self.module.name, attribute)
         if key in self.emitter.attr_of:
             return False
         self.emitter.attr_of[key] = "1"  # type: ignore[index]
@@ -721,8 +724,9 @@ def _batch_norm(c: _Call_) -> None:
     momentum = f"{1 - c.p['momentum']:.10g}"
     affine = c.p["center"] and c.p["scale"]
     args = f"{channels}, eps={_num(c.p['epsilon'])}, momentum={momentum}" + ("" if affine else ", affine=False")
-    comment = "Keras's momentum {m} is PyTorch's {t}: the share of the new batch in the running statistics".format(
-        m=c.p["momentum"], t=momentum)
+    comment = ""
+    if c.first_call_of(f"momentum {momentum}"):  # said once per module
+        comment = f"Keras's momentum {c.p['momentum']} is PyTorch's {momentum}: the share of the new batch in the running statistics"
     attr = c.attr(f"nn.BatchNorm{n}d({args})", comment)
     expr = f"{attr}({c.arg(0, FIRST)})"
     names = []
@@ -849,7 +853,7 @@ def _concatenate(c: _Call_) -> None:
 
 
 def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Call_], None]:
-    module = {"simple_rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[kind]
+    module = "RNN" if kind == "simple_rnn" else kind.upper()  # PyTorch's nn.RNN, nn.LSTM, nn.GRU
 
     def translate(c: _Call_) -> None:
         p = c.p["layer"]["params"] if bidirectional else c.p
@@ -859,19 +863,22 @@ def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Call_], None]:
             raise _Unsupported(_("PyTorch's recurrent layers use tanh and sigmoid only; use Keras's default activations."))
         if kind == "simple_rnn" and p["activation"] not in ("tanh", "relu"):
             raise _Unsupported(_("PyTorch's RNN uses tanh or relu only."))
-        if kind == "gru" and not p["reset_after"]:
-            raise _Unsupported(_("PyTorch's GRU applies the reset gate after the matrix product; set reset_after to true "
-                                 "(Keras's default)."))
+        reset_before = kind == "gru" and not p["reset_after"]
+        if reset_before and bidirectional:
+            raise _Unsupported(_("LayerLab writes a bidirectional GRU with reset_after=True (Keras's default) only."))
         if bidirectional and (c.p["merge_mode"] not in ("concat", "sum", "ave", "mul") or p["return_state"]):
             raise _Unsupported(_("LayerLab writes Bidirectional with merge_mode concat, sum, ave or mul and no states."))
         x = c.inputs[0]
         units = p["units"]
-        args = [str(x.shape[-1]), str(units), "batch_first=True"]
+        args = [str(x.shape[-1]), str(units)] + ([] if reset_before else ["batch_first=True"])
         args += [] if p["use_bias"] else ["bias=False"]
         args += ["nonlinearity=\"relu\""] if kind == "simple_rnn" and p["activation"] == "relu" else []
         args += ["bidirectional=True"] if bidirectional else []
         gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
-        loader = "copy_gru" if kind == "gru" else "copy_recurrent"
+        cls, loader = f"nn.{module}", "copy_gru" if kind == "gru" else "copy_recurrent"
+        if reset_before:  # PyTorch's nn.GRU resets after the recurrent product: a module of the exact Keras formula
+            cls, loader = "GRUResetBefore", "copy_gru_reset_before"
+            c.emitter.helpers.add(cls)
         comment = ""
         if p["use_bias"] and kind != "gru":  # GRU's reset_after biases are exactly PyTorch's two
             directions = 2 if bidirectional else 1
@@ -880,7 +887,7 @@ def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Call_], None]:
                        "load_keras_weights sets it to zero")
             c.emitter.count_extra(extra, _("{layer}: PyTorch's second recurrent bias adds {count:,}").format(
                 layer=c.node.name, count=extra))
-        attr = c.attr(f"nn.{module}({', '.join(args)})", comment)
+        attr = c.attr(f"{cls}({', '.join(args)})", comment)
         states = [v for v in c.inputs[1:]]
         initial = ""
         if states:
@@ -1317,6 +1324,30 @@ def attend(scores, value, causal):
     weights = torch.softmax(scores, dim=-1)
     return weights @ value, weights
 ''',
+    "GRUResetBefore": '''
+class GRUResetBefore(nn.Module):
+    """Keras's GRU with reset_after=False: the reset gate scales the previous state before the recurrent product
+    (PyTorch's nn.GRU scales after it). Batch first, gates in PyTorch's order (r, z, n), one bias as in Keras."""
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.weight_ih = nn.Parameter(torch.zeros(3 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.zeros(3 * hidden_size, hidden_size))
+        self.bias = nn.Parameter(torch.zeros(3 * hidden_size)) if bias else None
+
+    def forward(self, x, state=None):
+        h = x.new_zeros(x.shape[0], self.hidden_size) if state is None else state[0]
+        w_r, w_z, w_n = self.weight_hh.chunk(3)
+        outputs = []
+        for step in F.linear(x, self.weight_ih, self.bias).unbind(1):
+            x_r, x_z, x_n = step.chunk(3, dim=-1)
+            r = torch.sigmoid(x_r + h @ w_r.T)
+            z = torch.sigmoid(x_z + h @ w_z.T)
+            h = z * h + (1 - z) * torch.tanh(x_n + (r * h) @ w_n.T)
+            outputs.append(h)
+        return torch.stack(outputs, 1), h.unsqueeze(0)
+''',
     "put": '''
 def put(tensor, array):
     """Copy a NumPy array into a parameter or buffer, refusing one of another shape."""
@@ -1398,13 +1429,13 @@ def copy_recurrent(rnn, forward, backward=None):
             put(getattr(rnn, "bias_ih" + suffix), bias[0])
             getattr(rnn, "bias_hh" + suffix).zero_()
 ''',
-    "copy_gru": '''
+    "gru_gates": '''
 def gru_gates(array):
     """Keras's GRU gates (z, r, h) on the last axis, in PyTorch's order (r, z, n)."""
     z, r, h = np.split(array, 3, axis=-1)
     return np.concatenate([r, z, h], axis=-1)
-
-
+''',
+    "copy_gru": '''
 def copy_gru(gru, forward, backward=None):
     """Keras's GRU with reset_after=True has PyTorch's two biases: the input bias and the recurrent bias."""
     for suffix, arrays in (("_l0", forward), ("_l0_reverse", backward)):
@@ -1416,6 +1447,15 @@ def copy_gru(gru, forward, backward=None):
         if bias:
             put(getattr(gru, "bias_ih" + suffix), gru_gates(bias[0][0]))
             put(getattr(gru, "bias_hh" + suffix), gru_gates(bias[0][1]))
+''',
+    "copy_gru_reset_before": '''
+def copy_gru_reset_before(gru, arrays):
+    """Keras's GRU with reset_after=False: kernel, recurrent kernel and one bias, gates reordered."""
+    kernel, recurrent, *bias = arrays
+    put(gru.weight_ih, gru_gates(kernel).T)
+    put(gru.weight_hh, gru_gates(recurrent).T)
+    if bias:
+        put(gru.bias, gru_gates(bias[0]))
 ''',
     "copy_attention_dense": '''
 def copy_attention_dense(linear, kernel, bias=None):
@@ -1446,7 +1486,7 @@ def read_keras_arrays(path):
 
 #: Helpers of the model itself (the rest serve load_keras_weights, written after the model).
 _MODEL_HELPERS = ("to_channels_first", "to_channels_last", "pad_same", "average_pool_same", "fit_transposed", "KerasMultiHeadAttention",
-                  "luong_attention", "additive_attention", "attend")
+                  "luong_attention", "additive_attention", "attend", "GRUResetBefore")
 
 
 _MODULE_NAMES |= set(_HELPERS)
@@ -1500,6 +1540,8 @@ def generate_torch_code(graph: NetworkGraph, *, title: str = "", model_name: str
         used.add("attend")
     if "copy_separable" in used:
         used |= {"copy_conv", "copy_depthwise"}
+    if used & {"copy_gru", "copy_gru_reset_before"}:
+        used.add("gru_gates")
     used |= {"put", "read_keras_arrays"}
     keras_params = analysis.total_params
     torch_params = keras_params + emitter.extra_params
