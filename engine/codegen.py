@@ -589,7 +589,7 @@ def _training_source(t: TrainingCode) -> str:
     if t.strategy == "mirrored":
         head = [
             "def train():",
-            '    """Train on every GPU of this machine (MirroredStrategy; else on its CPU devices)."""',
+            '    """Train on every GPU of this machine (MirroredStrategy), else on its CPUs."""',
             "    import tensorflow as tf",
             "",
             '    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")',

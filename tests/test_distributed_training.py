@@ -18,9 +18,9 @@ import sys
 
 import pytest
 
+from engine.codegen import TrainingCode, generate_code
+from engine.project import load_project
 from tests.conftest import EXAMPLES, ROOT, run
-
-pytestmark = pytest.mark.keras
 
 
 def _free_ports(count: int) -> list[int]:
@@ -41,6 +41,7 @@ def _export(tmp_path, strategy: str, epochs: int) -> str:  # noqa: ANN001
     return str(script)
 
 
+@pytest.mark.keras
 def test_multi_worker_script_trains_on_two_workers_to_the_same_loss_and_only_the_chief_saves(tmp_path) -> None:
     script = _export(tmp_path, "multi-worker", 2)
     ports = _free_ports(2)
@@ -68,6 +69,7 @@ def test_multi_worker_script_trains_on_two_workers_to_the_same_loss_and_only_the
     assert not (tmp_path / "worker1" / "trained_model.keras").exists()
 
 
+@pytest.mark.keras
 def test_mirrored_script_trains_on_two_logical_cpu_devices(tmp_path) -> None:
     script = _export(tmp_path, "mirrored", 1)
     code = f"""
@@ -83,3 +85,18 @@ print("replicas", len(model.weights[0].value.values), "epochs", len(history.hist
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "replicas 2 epochs 1" in result.stdout
+
+
+@pytest.mark.parametrize("loss,metrics,early_stopping", [("sparse_categorical_crossentropy", ["accuracy"], True), ("mse", ["mae"], False),
+                                                         ("binary_crossentropy", ["accuracy"], False)])
+def test_multi_worker_loop_is_clean_code_for_every_task(loss: str, metrics: list[str], early_stopping: bool, tmp_path) -> None:
+    graph, _ = load_project(EXAMPLES / "digits_cnn.json")
+    plan = TrainingCode(loss=loss, metrics=metrics, early_stopping=early_stopping, strategy="multi_worker",
+                        load_data_source="def load_data():\n    return None, None, None, None\n")
+    source = generate_code(graph, training=plan)
+    assert "strategy.run(train_step" in source and "tf.nn.compute_average_loss(" in source and "AutoShardPolicy.DATA" in source
+    assert "model.fit(" not in source and ("if waited >= 3:" in source) is early_stopping
+    (tmp_path / "script.py").write_text(source)
+    for args in (["check", "--isolated", "--select", "E,F,W,I,B,UP"], ["format", "--isolated", "--check"]):
+        result = subprocess.run([sys.executable, "-m", "ruff", *args, str(tmp_path / "script.py")], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout

@@ -45,7 +45,8 @@ def multi_worker_source(t: Any, literal: Any) -> str:
         metrics.append(f"{literal(name)}: keras.metrics.{cls}(name={literal(name)})")
     epochs, batch = int(t.epochs), int(t.batch_size)
     stopping = [
-        "        if val_loss < best_loss:  # early stopping: keep the best weights, stop after 3 epochs without progress",
+        "        # Early stopping: keep the best weights, stop after 3 epochs without progress.",
+        "        if val_loss < best_loss:",
         "            best_loss, best_weights, waited = val_loss, model.get_weights(), 0",
         "        else:",
         "            waited += 1",
@@ -59,7 +60,7 @@ def multi_worker_source(t: Any, literal: Any) -> str:
         "",
         "",
         "def make_loss():",
-        '    """The loss of every sample (reduction=None): the training loop averages it over the global batch."""',
+        '    """The loss of every sample (reduction=None): train() averages it."""',
         f"    return keras.losses.{_LOSS_CLASSES[t.loss]}({logits}reduction=None)",
         "",
         "",
@@ -117,7 +118,7 @@ def multi_worker_source(t: Any, literal: Any) -> str:
         "            if model.losses:",
         "                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))",
         "        gradients = tape.gradient(loss, model.trainable_variables)",
-        "        optimizer.apply_gradients(zip(gradients, model.trainable_variables))",
+        "        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))",
         "        for metric in metrics.values():",
         "            metric.update_state(y, prediction)",
         "        return loss",
