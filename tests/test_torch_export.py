@@ -77,6 +77,18 @@ def test_the_code_reads_as_pytorch_one_attribute_per_layer_and_a_forward_that_fo
     assert result.returncode == 0, result.stdout
 
 
+def test_blocks_are_sub_modules_and_blocks_of_one_structure_one_class() -> None:
+    """DenseNet121's 58 dense blocks are one class whose argument is the block's input channels (each block adds 32);
+    the stages holding them are classes of their own, and the model's forward reads as the stages."""
+    graph, _ = load_project(EXAMPLES / "densenet121.json")
+    source = generate_torch_code(graph, model_name="densenet121").source
+    assert source.count("class ConvBlock(nn.Module):") == 1 and "    def __init__(self, channels):" in source
+    assert "self.layer_1_conv = nn.Conv2d(channels, 128, kernel_size=(1, 1), bias=False)" in source
+    assert source.count("= ConvBlock(") == 58 and "self.block2 = ConvBlock(96)" in source
+    assert "conv2_block6_concat = self.conv2(pool1)" in source
+    assert "model.conv2.block2.layer_0_bn," in source  # load_keras_weights fills each block's own module
+
+
 def test_layers_pytorch_cannot_take_are_refused_in_one_line(tmp_path) -> None:
     from engine.project import save_project
 
@@ -191,6 +203,20 @@ def _check(graph: NetworkGraph, tmp_path, samples: int = 4, file: str = "m.keras
 def test_pytorch_outputs_equal_keras_after_load_keras_weights(example: str, tmp_path) -> None:
     pytest.importorskip("torch")
     _check(load_project(EXAMPLES / example)[0], tmp_path, file="m.weights.h5" if example == "seq2seq_lstm.json" else "m.keras")
+
+
+@pytest.mark.keras
+@pytest.mark.torch
+def test_blocks_of_one_structure_sharing_a_class_carry_each_block_s_weights(tmp_path) -> None:
+    from engine.blocks import apply_blocks, prefix_blocks
+    from engine.codegen import repeated_blocks
+
+    pytest.importorskip("torch")
+    graph, _ = load_project(EXAMPLES / "densenet_block.json")
+    apply_blocks(graph, prefix_blocks(graph))  # what the editor does on import: four dense blocks of one structure
+    assert [len(r.blocks) for r in repeated_blocks(graph)] == [4]
+    assert "def __init__(self, channels):" in generate_torch_code(graph).source
+    _check(graph, tmp_path)
 
 
 @pytest.mark.keras

@@ -27,7 +27,7 @@ from gettext import gettext as _
 from typing import Any
 
 from engine.analysis import analyse
-from engine.codegen import _Writer, identifier, ruff_format
+from engine.codegen import _Writer, identifier, repeated_blocks, ruff_format
 from engine.graph import NetworkGraph, Node, default_name
 from engine.layers import get_spec
 
@@ -237,6 +237,12 @@ class _Module:
     returns: list[str] = field(default_factory=list)
     taken: set[str] = field(default_factory=lambda: set(_MODULE_NAMES))
     attrs: set[str] = field(default_factory=set)
+    #: A block's name and "_": its layers' names without it are their names in the block's class (conv2_block1_1_conv
+    #: is 1_conv in every block of the structure).
+    prefix: str = ""
+
+    def local(self, name: str) -> str:
+        return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) and len(name) > len(self.prefix) else name
 
 
 class _Emitter:
@@ -246,7 +252,7 @@ class _Emitter:
         self.graph = graph
         self.analysis = analyse(graph)
         self.writer = _Writer(graph, self.analysis)
-        self.paths = keras_layer_paths(graph)
+        self.paths = keras_layer_paths(graph.without_blocks() if any(g.kind == "block" for g in graph.groups.values()) else graph)
         self.helpers: set[str] = set()
         self.classes: list[list[str]] = []
         self.loader: list[str] = []
@@ -255,6 +261,19 @@ class _Emitter:
         self.refused: list[str] = []
         self.attr_of: dict[str, str] = {}  # owning node or group -> attribute path from the model
         self.class_names: set[str] = set()
+        #: Group -> the class written for it; class -> (input layouts, output layouts) of its forward.
+        self.class_of: dict[str, str] = {}
+        self.class_layouts: dict[str, tuple[list[str], list[str]]] = {}
+        self.class_uses: dict[str, int] = {}
+        self.class_docs: dict[str, str] = {}
+        #: Blocks of one structure: class -> every block's module, input channels and the placeholder of its creation.
+        self.instances: dict[str, list[tuple[_Module, int | None, str]]] = {}
+        for repeat in repeated_blocks(graph) if any(g.kind == "block" for g in graph.groups.values()) else []:
+            shared = self.class_name(repeat.function)
+            by_name = {g.name: gid for gid, g in graph.groups.items()}
+            for block in repeat.blocks:
+                self.class_of[by_name[block[0]]] = shared
+            self.class_uses[by_name[repeat.blocks[0][0]]] = len(repeat.blocks)
 
     # -- modules ---------------------------------------------------------------------------------------------------
 
@@ -269,7 +288,9 @@ class _Emitter:
         self.class_names.add(candidate)
         return candidate
 
-    def write_scope(self, scope: str | None, module: _Module, model_path: str) -> None:
+    def write_scope(self, scope: str | None, module: _Module, model_path: str, in_layouts: Sequence[str] = ()) -> list[str]:
+        """Write the layers of ``scope`` (the model, a nested model or a block) into ``module``; returns the layouts of
+        its outputs (the model's own are always channels-last, as Keras returns them)."""
         analysis, graph = self.analysis, self.graph
         nodes = [n for n in analysis.order if _owner_scope(graph, n, scope, self.writer)]
         values: dict[tuple[str, int], _Value] = {}
@@ -282,14 +303,14 @@ class _Emitter:
             outputs = [(n, 0) for n in analysis.output_nodes]
         else:
             ins, outputs = self.writer.boundary(scope)
-            for i, ref in enumerate(ins):
+            for i, (ref, layout) in enumerate(zip(ins, in_layouts)):
                 tensor = analysis.results[ref[0]].outputs[ref[1]]
                 name = identifier(f"input_{i + 1}" if len(ins) > 1 else "x", module.taken)
                 module.arguments.append(name)
-                values[ref] = _Value(name, LAST, tuple(tensor.shape), tensor.dtype)
+                values[ref] = _Value(name, layout, tuple(tensor.shape), tensor.dtype)
         for item in self.writer.scope_order(scope, nodes):
             if item.startswith("group:"):
-                self.nested_call(item[6:], module, values, model_path)
+                self.group_call(item[6:], module, values, model_path)
                 continue
             node = graph.node(item)
             if node.type == "Input":
@@ -301,36 +322,93 @@ class _Emitter:
                 # Go on with a stand-in for its outputs, so every refused layer is listed at once.
                 for i, tensor in enumerate(analysis.results[item].outputs):
                     values[(item, i)] = _Value("refused", LAST, tuple(tensor.shape), tensor.dtype)
+        layouts = []
         for ref in outputs:
-            if ref in values:
-                module.returns.append(_to_layout(module, values[ref], LAST))
+            value = values.get(ref, _Value("refused", LAST, ()))
+            layout = LAST if scope is None or graph.groups[scope].kind == "model" else value.layout
+            module.returns.append(_to_layout(module, value, layout))
+            layouts.append(layout if value.rank > 2 else LAST)
+        return layouts
 
-    def nested_call(self, group: str, module: _Module, values: dict[tuple[str, int], _Value], model_path: str) -> None:
+    def group_call(self, group: str, module: _Module, values: dict[tuple[str, int], _Value], model_path: str) -> None:
+        """Call a nested model or a block: a sub-module, its class written once per structure (a nested model called
+        again, or blocks of one structure such as DenseNet's 58 ``conv_block``s, share one class)."""
         info = self.graph.groups[group]
         owner = info.shares if info.shares in self.graph.groups else group
         ins, outs = self.writer.boundary(group)
+        if any(r not in values for r in ins):
+            return  # an input was refused: already said
         key = f"group:{owner}"
         if key not in self.attr_of:
-            class_name = self.class_name(self.graph.groups[owner].name)
-            inner = _Module(class_name, _("The nested Keras model {name}.").format(name=_comment(self.graph.groups[owner].name)))
-            attr = identifier(self.graph.groups[owner].name, module.attrs | _RESERVED_ATTRS)
+            class_name = self.class_of.get(owner) or self.class_name(self.graph.groups[owner].name)
+            self.class_of[owner] = class_name
+            known = self.class_layouts.get(class_name)
+            in_layouts = known[0] if known else [values[r].layout if values[r].rank > 2 else LAST for r in ins]
+            attr = identifier(module.local(self.graph.groups[owner].name), module.attrs | _RESERVED_ATTRS)
             module.attrs.add(attr)
             self.attr_of[key] = f"{model_path}.{attr}"
-            self.write_scope(owner, inner, f"{model_path}.{attr}")
-            self.classes.append(_class_lines(inner))
-            module.init.append(f"self.{attr} = {class_name}()")
+            doc = self.class_docs.setdefault(class_name, self.class_doc(owner))  # the first block of a structure names it
+            inner = _Module(class_name, doc, prefix=f"{info.name}_" if info.kind == "block" else "")
+            out_layouts = self.write_scope(owner, inner, f"{model_path}.{attr}", in_layouts)
+            if known is None:
+                self.class_layouts[class_name] = (in_layouts, out_layouts)
+            if owner in self.class_uses or class_name in self.instances:  # one of several blocks of one structure
+                if class_name not in self.instances:
+                    self.instances[class_name] = []
+                    self.classes.append([f"{_SHARED}{class_name}"])  # written once every block is known (`shared_classes`)
+                channels = self.analysis.results[ins[0][0]].outputs[ins[0][1]].shape[-1] if len(ins) == 1 else None
+                placeholder = f"{_SHARED}{class_name}:{len(self.instances[class_name])}"
+                self.instances[class_name].append((inner, channels, placeholder))
+                module.init.append(f"self.{attr} = {placeholder}")
+            else:
+                self.classes.append(_class_lines(inner))
+                module.init.append(f"self.{attr} = {class_name}()")
+        in_layouts, out_layouts = self.class_layouts[self.class_of[owner]]
         attr = self.attr_of[key].rsplit(".", 1)[1]
-        args = [_to_layout(module, values[r], LAST) for r in ins if r in values]
-        if len(args) != len(ins):
-            return  # an input was refused: already said
+        args = [_to_layout(module, values[r], layout) for r, layout in zip(ins, in_layouts)]
         own_outs = self.writer.boundary(owner)[1]
         by_owner = {(self.graph.node(n).shares, o): (n, o) for n, o in outs}
         outs = [by_owner.get(ref, ref) for ref in own_outs] if owner != group else outs
-        names = [identifier(self.graph.node(n).name, module.taken) for n, _o in outs]
-        module.forward.append(f"{', '.join(names)}{',' if len(names) == 1 and len(outs) > 1 else ''} = self.{attr}({', '.join(args)})")
-        for name, ref in zip(names, outs):
+        names = [identifier(module.local(self.graph.node(n).name), module.taken) for n, _o in outs]
+        module.forward.append(f"{', '.join(names)} = self.{attr}({', '.join(args)})")
+        for name, ref, layout in zip(names, outs, out_layouts):
             tensor = self.analysis.results[ref[0]].outputs[ref[1]]
-            values[ref] = _Value(name, LAST, tuple(tensor.shape), tensor.dtype)
+            values[ref] = _Value(name, layout, tuple(tensor.shape), tensor.dtype)
+
+    def shared_classes(self, top: _Module) -> None:
+        """Write each class of blocks of one structure, now that every block is known.
+
+        Blocks of one structure may differ in their input's channels (each DenseNet block adds 32): the numbers that
+        are the input's channel count become the class's ``channels`` argument. Blocks that still differ get classes
+        of their own.
+        """
+        calls: dict[str, str] = {}
+        for class_name, instances in self.instances.items():
+            shared = _with_channels([("\n".join(_class_lines(inner, ", channels")), channels) for inner, channels, _ in instances])
+            variants: dict[str, str] = {}
+            if shared is not None:  # one class, the input's channels its argument where the blocks differ
+                variants[shared] = class_name
+                calls.update({placeholder: f"{class_name}({channels})" for _inner, channels, placeholder in instances})
+            else:  # one class per distinct text
+                for inner, _channels, placeholder in instances:
+                    name = variants.setdefault("\n".join(_class_lines(inner)), class_name if not variants else self.class_name(class_name))
+                    calls[placeholder] = f"{name}()"
+            written = [text.replace(f"class {class_name}(", f"class {name}(", 1) for text, name in variants.items()]
+            index = self.classes.index([f"{_SHARED}{class_name}"])
+            self.classes[index] = "\n\n\n".join(written).split("\n")
+        pattern = re.compile(rf"{_SHARED}\w+:\d+")
+        for lines in [*self.classes, top.init]:
+            lines[:] = [pattern.sub(lambda m: calls[m.group(0)], line) for line in lines]
+
+    def class_doc(self, group: str) -> str:
+        info = self.graph.groups[group]
+        if info.kind == "model":
+            return _("The nested Keras model {name}.").format(name=_comment(info.name))
+        count = len(self.graph.group_members(group))
+        uses = self.class_uses.get(group, 1)
+        if uses > 1:
+            return _("A block of {count} layers, used {uses} times, first as {name}.").format(count=count, uses=uses, name=_comment(info.name))
+        return _("The block {name} ({count} layers).").format(name=_comment(info.name), count=count)
 
     def layer(self, node: Node, module: _Module, values: dict[tuple[str, int], _Value], model_path: str) -> None:
         spec = node.spec
@@ -361,6 +439,8 @@ class _Emitter:
 #: Names the generated file defines or imports: no variable of a forward may hide them.
 _MODULE_NAMES = {"io", "math", "zipfile", "h5py", "np", "torch", "F", "nn", "self", "build_model", "count_parameters",
                  "load_keras_weights"}
+#: Marks where a class of blocks of one structure is written once all its blocks are known.
+_SHARED = "__layerlab_shared__"
 _RESERVED_CLASSES = {"Model", "KerasMultiHeadAttention", "Tensor", "Module"}
 _RESERVED_ATTRS = {"forward", "training", "to", "cuda", "cpu", "eval", "train", "parameters", "modules", "children", "apply",
                    "state_dict", "float", "double", "half", "type", "zero_grad", "register_buffer", "register_parameter"}
@@ -371,8 +451,30 @@ def _comment(text: str) -> str:
     return re.sub(r"\s+", " ", cleaned).strip().replace('"""', "'''")[:120]
 
 
-def _class_lines(module: _Module) -> list[str]:
-    lines = [f"class {module.name}(nn.Module):", f'    """{module.doc}"""', "", "    def __init__(self):", "        super().__init__()"]
+_NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
+
+
+def _with_channels(texts: list[tuple[str, int | None]]) -> str | None:
+    """One class text for blocks whose texts differ only in numbers that are each block's input channels (the
+    class then takes ``channels``), or None. Numbers the blocks agree on stay, even where they equal the channels."""
+    parts = [_NUMBER.split(text) for text, _channels in texts]
+    if any(channels is None for _text, channels in texts) or len({len(p) for p in parts}) != 1:
+        return None
+    merged = []
+    for i, pieces in enumerate(zip(*parts)):
+        if len(set(pieces)) == 1:
+            merged.append(pieces[0])
+        elif i % 2 and all(int(piece) == channels for piece, (_text, channels) in zip(pieces, texts)):
+            merged.append("channels")
+        else:
+            return None
+    text = "".join(merged)
+    return text if "channels" in text.split("def forward", 1)[0].split("super().__init__()", 1)[1] else None
+
+
+def _class_lines(module: _Module, init_arguments: str = "") -> list[str]:
+    lines = [f"class {module.name}(nn.Module):", f'    """{module.doc}"""', "", f"    def __init__(self{init_arguments}):",
+             "        super().__init__()"]
     lines += [f"        {line}" for line in module.init]
     args = ", ".join(["self", *module.arguments])
     lines += ["", f"    def forward({args}):"]
@@ -435,7 +537,8 @@ class _Call_:
 
     def out(self, expr: str, layout: str, index: int = 0, name: str = "") -> str:
         """Assign ``expr`` to a new variable holding output ``index`` of the layer."""
-        base = self.node.name if index == 0 else f"{self.node.name}_{name or index}"
+        local = self.module.local(self.node.name)
+        base = local if index == 0 else f"{local}_{name or index}"
         var = identifier(base, self.module.taken)
         self.module.forward.append(f"{var} = {expr}")
         self.result(var, layout, index)
@@ -455,13 +558,18 @@ class _Call_:
     # -- the module's attribute --------------------------------------------------------------------------------
 
     @property
+    def name(self) -> str:
+        """The layer's name in the module it is written in (without its block's name)."""
+        return self.module.local(self.node.name)
+
+    @property
     def first_call(self) -> bool:
         return self.owner not in self.emitter.attr_of
 
     def attr(self, constructor: str, comment: str = "") -> str:
         """``self.<name>``, defined as ``constructor`` in ``__init__`` the first time the (shared) layer is called."""
         if self.first_call:
-            name = identifier(self.emitter.graph.node(self.owner).name, self.module.attrs | _RESERVED_ATTRS)
+            name = identifier(self.module.local(self.emitter.graph.node(self.owner).name), self.module.attrs | _RESERVED_ATTRS)
             self.module.attrs.add(name)
             self.emitter.attr_of[self.owner] = f"{self.model_path}.{name}"
             if comment:
@@ -487,7 +595,7 @@ class _Call_:
 
     def first_call_of(self, attribute: str) -> bool:
         """True the first time ``attribute`` is defined in this module (a shared layer's extra parameter, a comment)."""
-        key = ("defined", self.module.name, attribute)
+        key = ("defined", id(self.module), attribute)
         if key in self.emitter.attr_of:
             return False
         self.emitter.attr_of[key] = "1"  # type: ignore[index]
@@ -893,8 +1001,8 @@ def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Call_], None]:
         if states:
             first = [f"{s.expr}.unsqueeze(0)" for s in states]
             initial = f", ({', '.join(first)})" if kind == "lstm" else f", {first[0]}"
-        seq = identifier(f"{c.node.name}_sequence", c.module.taken)
-        state = identifier(f"{c.node.name}_state", c.module.taken)
+        seq = identifier(f"{c.name}_sequence", c.module.taken)
+        state = identifier(f"{c.name}_state", c.module.taken)
         c.module.forward.append(f"{seq}, {state} = {attr}({c.arg(0, LAST)}{initial})")
         hidden = f"{state}[0]" if kind == "lstm" else state
         if bidirectional:
@@ -936,7 +1044,7 @@ def _time_distributed(c: _Call_) -> None:
     if translate is None or spec.torch in ("simple_rnn", "lstm", "gru", "bidirectional", "time_distributed"):
         raise _Unsupported(_("LayerLab cannot write this layer inside TimeDistributed in PyTorch."))
     x = c.inputs[0]
-    merged = identifier(f"{c.node.name}_steps", c.module.taken)
+    merged = identifier(f"{c.name}_steps", c.module.taken)
     source = c.arg(0, LAST)
     c.module.forward.append(f"{merged} = {source}.reshape(-1, *{source}.shape[2:])  # every time step as a sample")
     step = _Call_.__new__(_Call_)
@@ -970,8 +1078,8 @@ def _multi_head_attention(c: _Call_) -> None:
     attr = c.attr(f"KerasMultiHeadAttention({', '.join(args)})")
     call = [c.arg(0, LAST), c.arg(1, LAST)] + ([f"key={c.arg(2, LAST)}"] if len(c.inputs) > 2 else [])
     call += ["causal=True"] if p["use_causal_mask"] else []
-    out = identifier(c.node.name, c.module.taken)
-    scores = identifier(f"{c.node.name}_scores", c.module.taken)
+    out = identifier(c.name, c.module.taken)
+    scores = identifier(f"{c.name}_scores", c.module.taken)
     c.module.forward.append(f"{out}, {scores} = {attr}({', '.join(call)})")
     c.result(out, LAST, 0)
     if p["return_attention_scores"]:
@@ -994,15 +1102,15 @@ def _attention(kind: str) -> Callable[[_Call_], None]:
             shape = "()" if kind == "luong" else f"({c.inputs[0].shape[-1]},)"
             weights.append(("scale", c.attr(f"nn.Parameter(torch.ones({shape}))", "the attention's learned scale")))
         if kind == "luong" and p["score_mode"] == "concat":
-            concat = identifier(f"{c.node.name}_concat_score_weight", c.module.attrs | _RESERVED_ATTRS)
+            concat = identifier(f"{c.name}_concat_score_weight", c.module.attrs | _RESERVED_ATTRS)
             if c.first_call_of(concat):
                 c.module.attrs.add(concat)
                 c.module.init.append(f"self.{concat} = nn.Parameter(torch.ones(()))")
             weights.append(("concat_weight", f"self.{concat}"))
         keywords = [f"{name}={expr}" for name, expr in weights] + (["causal=True"] if p["use_causal_mask"] else [])
         function = c.helper("luong_attention" if kind == "luong" else "additive_attention")
-        out = identifier(c.node.name, c.module.taken)
-        scores = identifier(f"{c.node.name}_scores", c.module.taken)
+        out = identifier(c.name, c.module.taken)
+        scores = identifier(f"{c.name}_scores", c.module.taken)
         c.module.forward.append(f"{out}, {scores} = {function}({', '.join(args + keywords)})")
         c.result(out, LAST, 0)
         if p["return_attention_scores"]:
@@ -1052,7 +1160,7 @@ def _normalization(c: _Call_) -> None:
         variance = f"torch.tensor({list(c.p['variance']) if isinstance(c.p['variance'], tuple) else c.p['variance']})"
         variance += f".view(1, *{_ints(view)})"
     else:
-        name = identifier(c.node.name, c.module.attrs | _RESERVED_ATTRS)
+        name = identifier(c.name, c.module.attrs | _RESERVED_ATTRS)
         if c.first_call:
             c.module.attrs.add(name)
             c.emitter.attr_of[c.owner] = f"{c.model_path}.{name}"
@@ -1502,12 +1610,13 @@ def torch_refusals(graph: NetworkGraph) -> list[str]:
 
 
 def _emit(graph: NetworkGraph, model_name: str = "model") -> tuple[_Emitter, _Module]:
-    if any(g.kind == "block" for g in graph.groups.values()):
-        graph = graph.without_blocks()  # blocks are a drawing aid: the model is the same without them
+    if any(n.shares and graph.node(n.shares).group != n.group for n in graph.nodes()):
+        graph = graph.without_blocks()  # a layer shared across blocks is one attribute: the blocks are flattened
     emitter = _Emitter(graph)
     top = _Module(emitter.class_name("Model" if model_name == "model" else model_name), "")
     if emitter.analysis.is_valid:
         emitter.write_scope(None, top, "self")
+        emitter.shared_classes(top)
     return emitter, top
 
 
