@@ -142,6 +142,19 @@ def test_weights_given_by_layer_name_are_the_weights_every_format_carries(tmp_pa
 
 
 @pytest.mark.keras
+def test_weights_of_a_layer_that_computes_from_them_once_take_effect() -> None:
+    """Normalization computes its mean and variance from its weights when built; given weights must replace them."""
+    from engine.export.keras_model import build_keras_model
+    from engine.export.verify import keras_outputs
+
+    graph, _ = chain((3,), ("Normalization", {}))
+    mean, variance = np.array([1.0, -2.0, 0.5], "float32"), np.array([4.0, 0.25, 1.0], "float32")
+    model = build_keras_model(graph, {"normalization": [mean, variance, np.array(10.0, "float32")]})
+    x = np.array([[3.0, -2.0, 1.5]], "float32")
+    np.testing.assert_allclose(keras_outputs(model, [x])[0], (x - mean) / np.sqrt(variance), rtol=1e-6)
+
+
+@pytest.mark.keras
 def test_a_recurrent_design_becomes_a_litert_file_of_litert_operations_only(tmp_path) -> None:
     graph, _ = load_project(EXAMPLES / "seq2seq_lstm.json")
     (result,) = export_formats(graph, {"litert": str(tmp_path / "m.tflite")})

@@ -166,7 +166,9 @@ def _random_weights(model, rng) -> dict:  # noqa: ANN001
     for name, layer in model_layers(model).items():
         arrays = []
         for variable in layer.weights:
-            array = np.asarray(variable.numpy()) + rng.normal(scale=0.1, size=tuple(variable.shape))
+            initial = np.asarray(variable.numpy())
+            spread = float(initial.std()) if initial.size > 1 and initial.std() > 0 else 1.0
+            array = initial + rng.normal(scale=0.1 * spread, size=tuple(variable.shape))
             if "variance" in variable.name or "count" in variable.name:
                 array = np.abs(array) + 0.1
             arrays.append(array.astype("float32"))

@@ -86,6 +86,10 @@ def apply_weights(model: Any, weights: Weights) -> None:
         checked.append((layer, given))
     for layer, given in checked:
         layer.set_weights(given)
+        # A layer that computes from its weights once (Normalization's mean and variance) recomputes, as Keras does
+        # after loading a file.
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
 
 
 def build_keras_model(graph: NetworkGraph, weights: Weights | None = None, *, seed: int = DEFAULT_SEED,
