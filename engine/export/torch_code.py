@@ -80,7 +80,7 @@ def keras_layer_paths(graph: NetworkGraph) -> dict[str, str]:
     chain = _is_sequential(graph, analysis)
 
     def walk(scope: str | None, prefix: str) -> None:
-        nodes = [n for n in analysis.order if _owner_scope(graph, n, scope, writer)]
+        nodes = [n for n in analysis.order if _owner_scope(graph, n, scope)]
         calls = _calls(graph, writer, scope, nodes)
         if scope is None:
             outputs = [(n, 0) for n in analysis.output_nodes]
@@ -122,7 +122,7 @@ def _is_sequential(graph: NetworkGraph, analysis: Any) -> bool:
     return _is_chain(graph, analysis.order)
 
 
-def _owner_scope(graph: NetworkGraph, node: str, scope: str | None, writer: _Writer) -> bool:
+def _owner_scope(graph: NetworkGraph, node: str, scope: str | None) -> bool:
     """``node`` lies in ``scope`` (directly or in a nested model inside it)."""
     group = graph.node(node).group
     while group is not None and group != scope:
@@ -131,19 +131,19 @@ def _owner_scope(graph: NetworkGraph, node: str, scope: str | None, writer: _Wri
 
 
 @dataclass
-class _Call:
+class _KerasCall:
     operation: str
     inputs: list[tuple[str, int]]  # (producing call, its output)
     is_input: bool = False
 
 
-def _calls(graph: NetworkGraph, writer: _Writer, scope: str | None, nodes: list[str]) -> dict[str, _Call]:
+def _calls(graph: NetworkGraph, writer: _Writer, scope: str | None, nodes: list[str]) -> dict[str, _KerasCall]:
     """The calls of ``scope``: one per node directly in it, one per nested model call, one InputLayer per input."""
-    calls: dict[str, _Call] = {}
+    calls: dict[str, _KerasCall] = {}
     item_of = {n: writer.item_of(n, scope) for n in nodes}
     if scope is not None:
         for i, ref in enumerate(writer.boundary(scope)[0]):
-            calls[f"input:{ref[0]}:{ref[1]}"] = _Call(f"input:{i}", [], True)
+            calls[f"input:{ref[0]}:{ref[1]}"] = _KerasCall(f"input:{i}", [], True)
 
     def source(ref: tuple[str, int]) -> tuple[str, int]:
         node, output = ref
@@ -162,16 +162,16 @@ def _calls(graph: NetworkGraph, writer: _Writer, scope: str | None, nodes: list[
         if item.startswith("group:"):
             group = item[6:]
             owner = graph.groups[group].shares or group
-            calls[item] = _Call(f"group:{owner}", [source(r) for r in writer.boundary(group)[0]])
+            calls[item] = _KerasCall(f"group:{owner}", [source(r) for r in writer.boundary(group)[0]])
             continue
         node = graph.node(n)
         edges = graph.inputs_of(n)
         ordered = [e for e in edges if not e.is_mask] + [e for e in edges if e.is_mask]
-        calls[item] = _Call(node.shares or n, [source((e.source, e.output)) for e in ordered], node.type == "Input")
+        calls[item] = _KerasCall(node.shares or n, [source((e.source, e.output)) for e in ordered], node.type == "Input")
     return calls
 
 
-def _keras_order(calls: dict[str, _Call], outputs: Sequence[tuple[str, int]], inputs: Sequence[str]) -> list[str]:
+def _keras_order(calls: dict[str, _KerasCall], outputs: Sequence[tuple[str, int]], inputs: Sequence[str]) -> list[str]:
     """``keras.src.ops.function.map_graph``'s order of operations over ``calls``."""
     finished: set[str] = set()
     decreasing: list[str] = []
@@ -260,6 +260,8 @@ class _Emitter:
         self.extra_params = 0
         self.refused: list[str] = []
         self.attr_of: dict[str, str] = {}  # owning node or group -> attribute path from the model
+        self.loaded: set[str] = set()  # layers whose weights load_keras_weights already copies
+        self.defined: set[tuple[int, str]] = set()  # (module, name) of extra attributes and comments already written
         self.class_names: set[str] = set()
         #: Group -> the class written for it; class -> (input layouts, output layouts) of its forward.
         self.class_of: dict[str, str] = {}
@@ -292,7 +294,7 @@ class _Emitter:
         """Write the layers of ``scope`` (the model, a nested model or a block) into ``module``; returns the layouts of
         its outputs (the model's own are always channels-last, as Keras returns them)."""
         analysis, graph = self.analysis, self.graph
-        nodes = [n for n in analysis.order if _owner_scope(graph, n, scope, self.writer)]
+        nodes = [n for n in analysis.order if _owner_scope(graph, n, scope)]
         values: dict[tuple[str, int], _Value] = {}
         if scope is None:
             for n in analysis.input_nodes:
@@ -425,7 +427,7 @@ class _Emitter:
         if any((e.source, e.output) not in values for e in edges):
             return  # its input was refused: already said
         owner = node.shares or node.id
-        call = _Call_(self, node, module, [values[(e.source, e.output)] for e in sorted(edges, key=lambda e: e.slot)],
+        call = _Translation(self, node, module, [values[(e.source, e.output)] for e in sorted(edges, key=lambda e: e.slot)],
                       owner, model_path)
         translate(call)
         for i, value in enumerate(call.results):
@@ -437,7 +439,7 @@ class _Emitter:
 
 
 #: Names the generated file defines or imports: no variable of a forward may hide them.
-_MODULE_NAMES = {"io", "math", "zipfile", "h5py", "np", "torch", "F", "nn", "self", "build_model", "count_parameters",
+_MODULE_NAMES: set[str] = {"io", "math", "zipfile", "h5py", "np", "torch", "F", "nn", "self", "build_model", "count_parameters",
                  "load_keras_weights"}
 #: Marks where a class of blocks of one structure is written once all its blocks are known.
 _SHARED = "__layerlab_shared__"
@@ -505,7 +507,7 @@ def _axis(layout: str, rank: int, keras_axis: int) -> int:
     return 1 if axis == rank - 1 else axis + 1
 
 
-class _Call_:
+class _Translation:
     """What a translator works with: the layer, its inputs, and the lines it adds to the module and the loader."""
 
     def __init__(self, emitter: _Emitter, node: Node, module: _Module, inputs: list[_Value], owner: str, model_path: str) -> None:
@@ -595,17 +597,17 @@ class _Call_:
 
     def first_call_of(self, attribute: str) -> bool:
         """True the first time ``attribute`` is defined in this module (a shared layer's extra parameter, a comment)."""
-        key = ("defined", id(self.module), attribute)
-        if key in self.emitter.attr_of:
+        key = (id(self.module), attribute)
+        if key in self.emitter.defined:
             return False
-        self.emitter.attr_of[key] = "1"  # type: ignore[index]
+        self.emitter.defined.add(key)
         return True
 
     def first_call_loaded(self) -> bool:
-        key = ("loaded", self.owner)
-        if key in self.emitter.attr_of:
+        """True the first time the layer's weights are copied (a shared layer's later calls copy nothing)."""
+        if self.owner in self.emitter.loaded:
             return False
-        self.emitter.attr_of[key] = "1"  # type: ignore[index]
+        self.emitter.loaded.add(self.owner)
         return True
 
     def helper(self, name: str) -> str:
@@ -639,18 +641,18 @@ def _num(value: float) -> str:
     return repr(float(value))
 
 
-def _ints(values: Sequence[int]) -> str:
-    return f"({', '.join(str(int(v)) for v in values)}{',' if len(values) == 1 else ''})"
+def _ints(values: Sequence[int | None]) -> str:
+    return f"({', '.join(str(v) for v in values)}{',' if len(values) == 1 else ''})"
 
 
-def _dense(c: _Call_) -> None:
+def _dense(c: _Translation) -> None:
     x = c.inputs[0]
     attr = c.attr(f"nn.Linear({x.shape[-1]}, {c.p['units']}{'' if c.p['use_bias'] else ', bias=False'})")
     c.out(_activation(c.p["activation"], f"{attr}({c.arg(0, LAST)})", LAST, x.rank), LAST)
     c.load("copy_dense")
 
 
-def _embedding(c: _Call_) -> None:
+def _embedding(c: _Translation) -> None:
     if c.p["mask_zero"]:
         raise _Unsupported(_("mask_zero makes Keras skip padded steps, which PyTorch's layers cannot; set mask_zero to false."))
     attr = c.attr(f"nn.Embedding({c.p['input_dim']}, {c.p['output_dim']})")
@@ -658,7 +660,7 @@ def _embedding(c: _Call_) -> None:
     c.load("copy_embedding")
 
 
-def _activation_layer(c: _Call_) -> None:
+def _activation_layer(c: _Translation) -> None:
     x = c.inputs[0]
     c.out(_activation(c.p["activation"], x.expr, x.layout, x.rank), x.layout)
 
@@ -672,7 +674,7 @@ def _relu(x: str, layout: str, rank: int, p: Any) -> str:
     return expr if maximum is None else f"torch.clamp({expr}, max={_num(maximum)})"
 
 
-def _softmax(c: _Call_) -> None:
+def _softmax(c: _Translation) -> None:
     x = c.inputs[0]
     axes = c.p["axis"] if isinstance(c.p["axis"], tuple) else (c.p["axis"],)
     dims = tuple(_axis(x.layout, x.rank, a) for a in axes)
@@ -680,7 +682,7 @@ def _softmax(c: _Call_) -> None:
           f"torch.exp({x.expr} - torch.logsumexp({x.expr}, dim={dims}, keepdim=True))", x.layout)
 
 
-def _prelu(c: _Call_) -> None:
+def _prelu(c: _Translation) -> None:
     x = c.inputs[0]
     shared = c.p["shared_axes"] or ()
     shape = tuple(1 if i + 1 in shared else d for i, d in enumerate(x.shape))
@@ -689,20 +691,20 @@ def _prelu(c: _Call_) -> None:
     c.load("copy_parameter")
 
 
-def _identity(comment: str) -> Callable[[_Call_], None]:
-    def translate(c: _Call_) -> None:
+def _identity(comment: str) -> Callable[[_Translation], None]:
+    def translate(c: _Translation) -> None:
         c.alias(c.inputs[0], comment)
 
     return translate
 
 
-def _dropout(c: _Call_) -> None:
+def _dropout(c: _Translation) -> None:
     x = c.inputs[0]
     attr = c.attr(f"nn.Dropout({_num(c.p['rate'])})")
     c.out(f"{attr}({x.expr})", x.layout)
 
 
-def _conv_common(c: _Call_, n: int, x: str) -> tuple[str, str]:
+def _conv_common(c: _Translation, n: int, x: str) -> tuple[str, str]:
     """The padding argument and the (possibly padded) input of a convolution, as Keras pads."""
     k, s, d = c.p["kernel_size"], c.p["strides"], c.p["dilation_rate"]
     if c.p["padding"] == "causal":
@@ -712,7 +714,7 @@ def _conv_common(c: _Call_, n: int, x: str) -> tuple[str, str]:
     return ('"same"' if c.p["padding"] == "same" else "0"), x
 
 
-def _conv(c: _Call_) -> None:
+def _conv(c: _Translation) -> None:
     n = len(c.p["kernel_size"])
     x = c.inputs[0]
     padding, xin = _conv_common(c, n, c.arg(0, FIRST))
@@ -728,7 +730,7 @@ def _conv(c: _Call_) -> None:
     c.load("copy_conv")
 
 
-def _conv_transpose(c: _Call_) -> None:
+def _conv_transpose(c: _Translation) -> None:
     from engine.layers.conv import transposed_reaches_past_kernel
 
     n = len(c.p["kernel_size"])
@@ -767,7 +769,7 @@ def _conv_transpose(c: _Call_) -> None:
     c.out(_activation(c.p["activation"], expr, FIRST, x.rank), FIRST)
 
 
-def _depthwise(c: _Call_) -> None:
+def _depthwise(c: _Translation) -> None:
     n = len(c.p["kernel_size"])
     x = c.inputs[0]
     channels, dm = x.shape[-1], c.p["depth_multiplier"]
@@ -789,8 +791,8 @@ def _depthwise(c: _Call_) -> None:
     c.out(_activation(c.p["activation"], f"{attr}({xin})", FIRST, x.rank), FIRST)
 
 
-def _pool(kind: str) -> Callable[[_Call_], None]:
-    def translate(c: _Call_) -> None:
+def _pool(kind: str) -> Callable[[_Translation], None]:
+    def translate(c: _Translation) -> None:
         n = len(c.p["pool_size"])
         k, s = c.p["pool_size"], c.p["strides"] or c.p["pool_size"]
         x = c.arg(0, FIRST)
@@ -810,8 +812,8 @@ def _pool(kind: str) -> Callable[[_Call_], None]:
     return translate
 
 
-def _global_pool(kind: str) -> Callable[[_Call_], None]:
-    def translate(c: _Call_) -> None:
+def _global_pool(kind: str) -> Callable[[_Translation], None]:
+    def translate(c: _Translation) -> None:
         x = c.inputs[0]
         dims = tuple(range(2, x.rank)) if x.layout == FIRST and x.rank > 2 else tuple(range(1, x.rank - 1))
         function = "torch.mean" if kind == "average" else "torch.amax"
@@ -821,7 +823,7 @@ def _global_pool(kind: str) -> Callable[[_Call_], None]:
     return translate
 
 
-def _batch_norm(c: _Call_) -> None:
+def _batch_norm(c: _Translation) -> None:
     x = c.inputs[0]
     if c.p["axis"] % x.rank != x.rank - 1:
         raise _Unsupported(_("PyTorch normalises the channel axis only; use axis=-1."))
@@ -856,7 +858,7 @@ def _batch_norm(c: _Call_) -> None:
             c.load_extra("copy_parameter", f"{c.model_path}.{name}", f"[{i}]")
 
 
-def _layer_norm(c: _Call_) -> None:
+def _layer_norm(c: _Translation) -> None:
     x = c.inputs[0]
     axes = sorted({a % x.rank for a in (c.p["axis"] if isinstance(c.p["axis"], tuple) else (c.p["axis"],))})
     if axes != list(range(x.rank - len(axes), x.rank)):
@@ -870,7 +872,7 @@ def _layer_norm(c: _Call_) -> None:
     c.load("copy_layer_norm")
 
 
-def _group_norm(c: _Call_) -> None:
+def _group_norm(c: _Translation) -> None:
     x = c.inputs[0]
     if c.p["axis"] % x.rank != x.rank - 1:
         raise _Unsupported(_("PyTorch groups the channel axis only; use axis=-1."))
@@ -882,41 +884,41 @@ def _group_norm(c: _Call_) -> None:
     c.load("copy_layer_norm")
 
 
-def _unit_norm(c: _Call_) -> None:
+def _unit_norm(c: _Translation) -> None:
     x = c.inputs[0]
     axes = c.p["axis"] if isinstance(c.p["axis"], tuple) else (c.p["axis"],)
     dims = tuple(_axis(x.layout, x.rank, a) for a in axes)
     c.out(f"F.normalize({x.expr}, dim={dims[0] if len(dims) == 1 else dims})", x.layout)
 
 
-def _flatten(c: _Call_) -> None:
+def _flatten(c: _Translation) -> None:
     c.out(f"torch.flatten({c.arg(0, LAST)}, 1)  # in Keras's channels-last order", LAST)
 
 
-def _reshape(c: _Call_) -> None:
+def _reshape(c: _Translation) -> None:
     x = c.arg(0, LAST)
     c.out(f"{x}.reshape({x}.shape[0], {', '.join(str(d) for d in c.p['target_shape'])})", LAST)
 
 
-def _permute(c: _Call_) -> None:
+def _permute(c: _Translation) -> None:
     c.out(f"{c.arg(0, LAST)}.permute(0, {', '.join(str(d) for d in c.p['dims'])})", LAST)
 
 
-def _repeat_vector(c: _Call_) -> None:
+def _repeat_vector(c: _Translation) -> None:
     c.out(f"{c.arg(0, LAST)}.unsqueeze(1).repeat(1, {c.p['n']}, 1)", LAST)
 
 
-def _zero_padding(c: _Call_) -> None:
+def _zero_padding(c: _Translation) -> None:
     pads = [v for pair in reversed(c.p["padding"]) for v in pair]
     c.out(f"F.pad({c.arg(0, FIRST)}, {_ints(pads)})", FIRST)
 
 
-def _cropping(c: _Call_) -> None:
+def _cropping(c: _Translation) -> None:
     parts = [f"{a}:{-b if b else ''}" for a, b in c.p["cropping"]]
     c.out(f"{c.arg(0, FIRST)}[:, :, {', '.join(parts)}]", FIRST)
 
 
-def _upsampling(c: _Call_) -> None:
+def _upsampling(c: _Translation) -> None:
     size = c.p["size"]
     mode = c.p.get("interpolation", "nearest")
     x = c.arg(0, FIRST)
@@ -935,8 +937,8 @@ def _upsampling(c: _Call_) -> None:
 _MERGE_JOIN = {"add": " + ", "subtract": " - ", "multiply": " * "}
 
 
-def _merge(kind: str) -> Callable[[_Call_], None]:
-    def translate(c: _Call_) -> None:
+def _merge(kind: str) -> Callable[[_Translation], None]:
+    def translate(c: _Translation) -> None:
         args, layout = c.same_layout()
         rank = max(v.rank for v in c.inputs)
         # Keras's merge layers give a lower-rank input new axes right after the batch axis before broadcasting.
@@ -955,15 +957,15 @@ def _merge(kind: str) -> Callable[[_Call_], None]:
     return translate
 
 
-def _concatenate(c: _Call_) -> None:
+def _concatenate(c: _Translation) -> None:
     args, layout = c.same_layout()
     c.out(f"torch.cat([{', '.join(args)}], dim={_axis(layout, c.inputs[0].rank, c.p['axis'])})", layout)
 
 
-def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Call_], None]:
+def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Translation], None]:
     module = "RNN" if kind == "simple_rnn" else kind.upper()  # PyTorch's nn.RNN, nn.LSTM, nn.GRU
 
-    def translate(c: _Call_) -> None:
+    def translate(c: _Translation) -> None:
         p = c.p["layer"]["params"] if bidirectional else c.p
         if p["go_backwards"]:
             raise _Unsupported(_("go_backwards has no PyTorch counterpart; use Bidirectional instead."))
@@ -1029,7 +1031,7 @@ def _rnn(kind: str, bidirectional: bool = False) -> Callable[[_Call_], None]:
     return translate
 
 
-def _bidirectional(c: _Call_) -> None:
+def _bidirectional(c: _Translation) -> None:
     inner = c.p["layer"]["type"]
     key = get_spec(inner).torch
     if key not in ("simple_rnn", "lstm", "gru"):
@@ -1037,7 +1039,7 @@ def _bidirectional(c: _Call_) -> None:
     _rnn(key, bidirectional=True)(c)
 
 
-def _time_distributed(c: _Call_) -> None:
+def _time_distributed(c: _Translation) -> None:
     inner = c.p["layer"]
     spec = get_spec(inner["type"])
     translate = TRANSLATORS.get(spec.torch)
@@ -1047,7 +1049,7 @@ def _time_distributed(c: _Call_) -> None:
     merged = identifier(f"{c.name}_steps", c.module.taken)
     source = c.arg(0, LAST)
     c.module.forward.append(f"{merged} = {source}.reshape(-1, *{source}.shape[2:])  # every time step as a sample")
-    step = _Call_.__new__(_Call_)
+    step = _Translation.__new__(_Translation)
     step.__dict__.update(c.__dict__)
     step.p = inner["params"]
     step.inputs = [_Value(merged, LAST, x.shape[1:], x.dtype)]
@@ -1059,7 +1061,7 @@ def _time_distributed(c: _Call_) -> None:
     c.out(f"{result}.reshape({source}.shape[0], {source}.shape[1], *{result}.shape[1:])", LAST)
 
 
-def _multi_head_attention(c: _Call_) -> None:
+def _multi_head_attention(c: _Translation) -> None:
     p = c.p
     if p["attention_axes"] not in (None, (1,), (-2,)) or p["use_gate"]:
         raise _Unsupported(_("LayerLab writes attention over the sequence axis without a gate only."))
@@ -1089,8 +1091,8 @@ def _multi_head_attention(c: _Call_) -> None:
             c.load_extra("copy_attention_dense", f"{c.emitter.attr_of[c.owner]}.{part}", "", sub=f"{part}_dense/vars")
 
 
-def _attention(kind: str) -> Callable[[_Call_], None]:
-    def translate(c: _Call_) -> None:
+def _attention(kind: str) -> Callable[[_Translation], None]:
+    def translate(c: _Translation) -> None:
         p = c.p
         if any(v.rank != 3 for v in c.inputs):
             raise _Unsupported(_("LayerLab writes attention over (batch, steps, features) tensors only."))
@@ -1121,7 +1123,7 @@ def _attention(kind: str) -> Callable[[_Call_], None]:
     return translate
 
 
-def _dot(c: _Call_) -> None:
+def _dot(c: _Translation) -> None:
     x, y = c.inputs[0], c.inputs[1]
     ax, ay = (a % v.rank for a, v in zip(c.p["axes"], (x, y)))
     letters = iter("bcdefghijklmnopqrstuvwxyz")
@@ -1137,7 +1139,7 @@ def _dot(c: _Call_) -> None:
     c.out(expr, LAST)
 
 
-def _rescaling(c: _Call_) -> None:
+def _rescaling(c: _Translation) -> None:
     x = c.inputs[0]
 
     def constant(value: Any) -> str:
@@ -1149,7 +1151,7 @@ def _rescaling(c: _Call_) -> None:
     c.out(expr, LAST if x.rank > 2 else x.layout)
 
 
-def _normalization(c: _Call_) -> None:
+def _normalization(c: _Translation) -> None:
     x = c.inputs[0]
     axes = c.p["axis"]
     kept = () if axes is None else tuple(a % x.rank for a in (axes if isinstance(axes, tuple) else (axes,)))
@@ -1182,7 +1184,7 @@ def _normalization(c: _Call_) -> None:
     c.out(expr, LAST)
 
 
-def _resizing(c: _Call_) -> None:
+def _resizing(c: _Translation) -> None:
     p = c.p
     if p["crop_to_aspect_ratio"] or p["pad_to_aspect_ratio"] or p["antialias"] or p["interpolation"] not in ("bilinear", "nearest"):
         raise _Unsupported(_("LayerLab writes Resizing with bilinear or nearest interpolation, no antialiasing and no cropping "
@@ -1191,7 +1193,7 @@ def _resizing(c: _Call_) -> None:
     c.out(f"F.interpolate({c.arg(0, FIRST)}, size=({p['height']}, {p['width']}), mode={mode})", FIRST)
 
 
-def _center_crop(c: _Call_) -> None:
+def _center_crop(c: _Translation) -> None:
     x = c.inputs[0]
     height, width = x.shape[0], x.shape[1]
     if height is None or width is None or height < c.p["height"] or width < c.p["width"]:
@@ -1200,13 +1202,13 @@ def _center_crop(c: _Call_) -> None:
     c.out(f"{c.arg(0, LAST)}[:, {top}:{top + c.p['height']}, {left}:{left + c.p['width']}]", LAST)
 
 
-def _layer_scale(c: _Call_) -> None:
+def _layer_scale(c: _Translation) -> None:
     attr = c.attr(f"nn.Parameter(torch.zeros({c.p['projection_dim']}))", "LayerScale's learned per-channel scale (gamma)")
     c.out(f"{c.arg(0, LAST)} * {attr}", LAST)
     c.load("copy_parameter")
 
 
-def _custom_scale(c: _Call_) -> None:
+def _custom_scale(c: _Translation) -> None:
     args, layout = c.same_layout()
     c.out(f"{args[0]} + {args[1]} * {_num(c.p['scale'])}", layout)
 
@@ -1226,11 +1228,11 @@ _DTYPES = {"float16": "torch.float16", "float32": "torch.float32", "float64": "t
            "bool": "torch.bool"}
 
 
-def _function(c: _Call_) -> str:
+def _function(c: _Translation) -> str:
     return c.node.type[4:]  # ops.add -> add
 
 
-def _binary_op(c: _Call_) -> None:
+def _binary_op(c: _Translation) -> None:
     operand = c.p["operand"]
     if operand is None:
         (a, b), layout = c.same_layout()
@@ -1244,22 +1246,22 @@ def _binary_op(c: _Call_) -> None:
     c.out(_BINARY[_function(c)].format(a=a, b=b), layout)
 
 
-def _unary_op(c: _Call_) -> None:
+def _unary_op(c: _Translation) -> None:
     x = c.inputs[0]
     c.out(_UNARY[_function(c)].format(x=x.expr), x.layout)
 
 
-def _reduce_op(c: _Call_) -> None:
+def _reduce_op(c: _Translation) -> None:
     axes = c.p["axis"] if isinstance(c.p["axis"], tuple) else (c.p["axis"],)
     keep = ", keepdim=True" if c.p["keepdims"] else ""
     c.out(f"{_REDUCE[_function(c)]}({c.arg(0, LAST)}, dim={_ints(axes) if len(axes) > 1 else axes[0]}{keep})", LAST)
 
 
-def _expand_dims(c: _Call_) -> None:
+def _expand_dims(c: _Translation) -> None:
     c.out(f"{c.arg(0, LAST)}.unsqueeze({c.p['axis']})", LAST)
 
 
-def _squeeze(c: _Call_) -> None:
+def _squeeze(c: _Translation) -> None:
     x = c.inputs[0]
     axes = c.p["axis"]
     if axes is None:
@@ -1268,13 +1270,13 @@ def _squeeze(c: _Call_) -> None:
     c.out(f"{c.arg(0, LAST)}.squeeze({_ints(axes)})", LAST)
 
 
-def _cast(c: _Call_) -> None:
+def _cast(c: _Translation) -> None:
     x = c.inputs[0]
     c.out(f"{x.expr}.to({_DTYPES[c.p['dtype']]})", x.layout)
 
 
 #: ``LayerSpec.torch`` -> how that kind of layer is written in PyTorch.
-TRANSLATORS: dict[str, Callable[[_Call_], None]] = {
+TRANSLATORS: dict[str, Callable[[_Translation], object]] = {
     "dense": _dense,
     "embedding": _embedding,
     "activation": _activation_layer,
