@@ -41,7 +41,7 @@ def test_every_spec_declares_every_fact(spec) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("spec", SPECS, ids=[s.type for s in SPECS])
 def test_every_spec_says_how_it_leaves_for_pytorch(spec) -> None:  # noqa: ANN001
     """A PyTorch translator, or the reason PyTorch export refuses the layer."""
-    from engine.export.torch_code import TRANSLATORS
+    from engine.export.torch_layers import TRANSLATORS
 
     limits = spec.export_limits(spec.defaults()) if spec.export_limits else {}
     assert spec.torch in TRANSLATORS or "torch" in limits

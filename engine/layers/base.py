@@ -485,7 +485,7 @@ class LayerSpec:
     #: ``params -> {format: reason}`` for the export formats (``onnx``, ``litert``, ``saved_model``, ``torch``) that cannot
     #: take the layer with these settings; the reason is one sentence ending with what to do instead.
     export_limits: Callable[[Params], Mapping[str, str]] | None = None
-    #: How the PyTorch export writes the layer: the key of its translator in ``engine.export.torch_code.TRANSLATORS``
+    #: How the PyTorch export writes the layer: the key of its translator in ``engine.export.torch_layers.TRANSLATORS``
     #: (``conv``, ``max_pool``, ``lstm`` ...); empty when the layer has no PyTorch counterpart (refused by name).
     torch: str = ""
     _by_name: dict[str, ParamSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
