@@ -143,6 +143,15 @@ class Translation:
         self.result(var, layout, index)
         return var
 
+    def out_with_scores(self, call: str) -> None:
+        """``output, scores = call``: an attention layer's output, and its second output when it returns its scores."""
+        out = identifier(self.name, self.module.taken)
+        scores = identifier(f"{self.name}_scores", self.module.taken)
+        self.module.forward.append(f"{out}, {scores} = {call}")
+        self.result(out, LAST, 0)
+        if self.p["return_attention_scores"]:
+            self.result(scores, LAST, 1)
+
     def result(self, var: str, layout: str, index: int = 0) -> None:
         while len(self.results) <= index:
             self.results.append(Value("", LAST, ()))
@@ -677,12 +686,7 @@ def _multi_head_attention(c: Translation) -> None:
     attr = c.attr(f"KerasMultiHeadAttention({', '.join(args)})")
     call = [c.arg(0, LAST), c.arg(1, LAST)] + ([f"key={c.arg(2, LAST)}"] if len(c.inputs) > 2 else [])
     call += ["causal=True"] if p["use_causal_mask"] else []
-    out = identifier(c.name, c.module.taken)
-    scores = identifier(f"{c.name}_scores", c.module.taken)
-    c.module.forward.append(f"{out}, {scores} = {attr}({', '.join(call)})")
-    c.result(out, LAST, 0)
-    if p["return_attention_scores"]:
-        c.result(scores, LAST, 1)
+    c.out_with_scores(f"{attr}({', '.join(call)})")
     if c.first_call_loaded():
         for part in ("query", "key", "value", "output"):
             c.load_extra("copy_attention_dense", f"{c.emitter.attr_of[c.owner]}.{part}", "", sub=f"{part}_dense/vars")
@@ -708,12 +712,7 @@ def _attention(kind: str) -> Callable[[Translation], None]:
             weights.append(("concat_weight", f"self.{concat}"))
         keywords = [f"{name}={expr}" for name, expr in weights] + (["causal=True"] if p["use_causal_mask"] else [])
         function = c.helper("luong_attention" if kind == "luong" else "additive_attention")
-        out = identifier(c.name, c.module.taken)
-        scores = identifier(f"{c.name}_scores", c.module.taken)
-        c.module.forward.append(f"{out}, {scores} = {function}({', '.join(args + keywords)})")
-        c.result(out, LAST, 0)
-        if p["return_attention_scores"]:
-            c.result(scores, LAST, 1)
+        c.out_with_scores(f"{function}({', '.join(args + keywords)})")
         for index, (_name, expr) in enumerate(weights):
             c.load_extra("copy_parameter", expr, f"[{index}]")
 
