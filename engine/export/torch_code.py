@@ -489,8 +489,8 @@ def generate_torch_code(graph: NetworkGraph, *, title: str = "", model_name: str
     if emitter.refused:
         raise TorchExportError(_("PyTorch export cannot take {count} layer(s): {layers}").format(
             count=len(emitter.refused), layers="; ".join(emitter.refused)))
-    top.doc = _("The Keras model {name} in PyTorch: it takes and returns channels-last tensors, as the Keras model does.").format(
-        name=comment_text(title or model_name))
+    top.doc = _("The Keras model {name} in PyTorch.").format(name=comment_text(title or model_name)) + "\n\n    " + _(
+        "It takes and returns channels-last tensors, as the Keras model does.") + "\n    "
     classes = [*emitter.classes, _class_lines(top)]
     code = "\n".join(line for lines in classes for line in lines)
     used = {name for name in MODEL_HELPERS if f"{name}(" in code} | set(emitter.helpers)
@@ -506,23 +506,26 @@ def generate_torch_code(graph: NetworkGraph, *, title: str = "", model_name: str
     keras_params = analysis.total_params
     torch_params = keras_params + emitter.extra_params
     header = ['"""PyTorch model exported by LayerLab.', "",
-              "It takes the same channels-last arrays as the Keras model and returns the same outputs. Copy trained Keras",
-              "weights into it with load_keras_weights(model, 'model.keras') (a .keras or .weights.h5 file saved by Keras 3).",
+              "It takes the same channels-last arrays as the Keras model and returns the same",
+              "outputs. Copy trained Keras weights into it with load_keras_weights(model, path)",
+              "(a .keras or .weights.h5 file saved by Keras 3).",
               '"""']
     if title:
         header += ["", f"# Design: {comment_text(title)}"]
     if emitter.extra:
         header += ["", f"# PyTorch holds more numbers than Keras: {torch_params:,} parameters where Keras has {keras_params:,}."]
         header += [f"# - {comment_text(sentence)}" for sentence in emitter.extra]
-    imports = ["import io", "import math", "import zipfile", "", "import h5py", "import numpy as np", "import torch",
-               "import torch.nn.functional as F", "from torch import nn"]
+    used_text = "\n".join([*(line for lines in classes for line in lines), _helper_source(used)])
+    imports = ["import io", *(["import math"] if "math." in used_text else []), "import zipfile", "", "import h5py",
+               "import numpy as np", "import torch", *(["import torch.nn.functional as F"] if "F." in used_text else []),
+               "from torch import nn"]
     build = ["def build_model():", f'    """The PyTorch model of the design ({torch_params:,} parameters)."""', f"    return {top.name}()"]
     count = ["def count_parameters(model):",
-             '    """The numbers the model holds, counted as Keras counts them (normalisation statistics included)."""',
+             '    """The numbers the model holds, counted as Keras counts them."""',
              '    buffers = sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))',
              "    return sum(p.numel() for p in model.parameters()) + buffers"]
     load = ["def load_keras_weights(model, path):",
-            '    """Copy the weights of a Keras 3 model of this design (a .keras archive or a .weights.h5 file) into model."""',
+            '    """Copy the weights of a Keras 3 file of this design (.keras, .weights.h5)."""',
             "    arrays = read_keras_arrays(path)",
             "    try:",
             "        with torch.no_grad():",

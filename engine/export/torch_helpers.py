@@ -11,26 +11,28 @@ __all__ = ["HELPERS", "MODEL_HELPERS"]
 HELPERS: dict[str, str] = {
     "to_channels_first": '''
 def to_channels_first(x):
-    """(batch, ..., channels) -> (batch, channels, ...): the layout PyTorch's convolutions take."""
+    """(batch, ..., channels) -> (batch, channels, ...) for PyTorch's layers."""
     return torch.movedim(x, -1, 1)
 ''',
     "to_channels_last": '''
 def to_channels_last(x):
-    """(batch, channels, ...) -> (batch, ..., channels): the layout of the Keras model."""
+    """(batch, channels, ...) -> (batch, ..., channels), as the Keras model has it."""
     return torch.movedim(x, 1, -1)
 ''',
     "pad_same": '''
 def pad_same(x, kernel_size, strides, dilation, value=0.0):
-    """Pad a channels-first x as Keras pads padding="same" with strides: half before, the rest (one more) after."""
+    """Pad channels-first x as Keras pads padding="same" with strides: half before,
+    the rest (one more) after."""
     pads = []
-    for size, k, s, d in reversed(list(zip(x.shape[2:], kernel_size, strides, dilation))):
+    axes = zip(x.shape[2:], kernel_size, strides, dilation, strict=True)
+    for size, k, s, d in reversed(list(axes)):
         total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
         pads += [total // 2, total - total // 2]
     return F.pad(x, pads, value=value)
 ''',
     "average_pool_same": '''
 def average_pool_same(x, pool_size, strides):
-    """Keras's average pooling with padding="same": the padding is not counted in the average."""
+    """Keras's average pooling with padding="same": the padding is not averaged."""
     pool = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[x.dim() - 2]
     ones = torch.ones_like(x[:, :1])
     dilation = (1,) * len(pool_size)
@@ -39,9 +41,10 @@ def average_pool_same(x, pool_size, strides):
 ''',
     "fit_transposed": '''
 def fit_transposed(x, sizes, before):
-    """Cut a transposed convolution's full output to Keras's size: drop `before` rows at the start of each axis, and
-    extend with zeros where Keras's output reaches past the kernel."""
-    for axis, (size, start) in enumerate(zip(sizes, before), start=2):
+    """Cut a transposed convolution's full output to Keras's size: drop `before` rows
+    at the start of each axis, and extend with zeros where Keras's output reaches past
+    the kernel."""
+    for axis, (size, start) in enumerate(zip(sizes, before, strict=True), start=2):
         x = x.narrow(axis, start, min(size, x.shape[axis] - start))
         if x.shape[axis] < size:
             x = F.pad(x, [0, 0] * (x.dim() - axis - 1) + [0, size - x.shape[axis]])
@@ -49,8 +52,9 @@ def fit_transposed(x, sizes, before):
 ''',
     "KerasMultiHeadAttention": '''
 class KerasMultiHeadAttention(nn.Module):
-    """Keras's MultiHeadAttention: per-head projections of query, key and value, scaled dot-product attention over the
-    steps, and a projection back. Returns the output and the attention scores (batch, heads, query steps, key steps)."""
+    """Keras's MultiHeadAttention: per-head projections of query, key and value,
+    scaled dot-product attention over the steps, and a projection back. Returns the
+    output and the scores (batch, heads, query steps, key steps)."""
 
     def __init__(self, query_dim, key_dim_in, value_dim_in, num_heads, key_dim, value_dim, output_dim, use_bias=True):
         super().__init__()
@@ -74,8 +78,8 @@ class KerasMultiHeadAttention(nn.Module):
 ''',
     "luong_attention": '''
 def luong_attention(query, value, key, scale=None, concat_weight=None, causal=False):
-    """Keras's Attention: scores query . key (score_mode="concat": tanh(query + key) summed), softmax over the value
-    steps. Returns the output and the attention scores."""
+    """Keras's Attention: scores query . key (score_mode="concat": tanh(query + key)
+    summed), softmax over the value steps. Returns the output and the scores."""
     if concat_weight is None:
         scores = query @ key.transpose(-1, -2)
         if scale is not None:
@@ -87,14 +91,16 @@ def luong_attention(query, value, key, scale=None, concat_weight=None, causal=Fa
 ''',
     "additive_attention": '''
 def additive_attention(query, value, key, scale=None, causal=False):
-    """Keras's AdditiveAttention (Bahdanau): scores tanh(query + key) summed over the features (times a learned scale
-    per feature), softmax over the value steps. Returns the output and the attention scores."""
+    """Keras's AdditiveAttention (Bahdanau): scores tanh(query + key) summed over the
+    features (times a learned scale per feature), softmax over the value steps.
+    Returns the output and the scores."""
     added = torch.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))
     return attend((added if scale is None else scale * added).sum(-1), value, causal)
 ''',
     "attend": '''
 def attend(scores, value, causal):
-    """Softmax over the value steps (a query step sees no later step when causal), then the weighted sum of values."""
+    """Softmax over the value steps (no later step when causal), then the weighted sum
+    of the values."""
     if causal:
         allowed = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
         scores = scores.masked_fill(~allowed, float("-inf"))
@@ -103,8 +109,9 @@ def attend(scores, value, causal):
 ''',
     "GRUResetBefore": '''
 class GRUResetBefore(nn.Module):
-    """Keras's GRU with reset_after=False: the reset gate scales the previous state before the recurrent product
-    (PyTorch's nn.GRU scales after it). Batch first, gates in PyTorch's order (r, z, n), one bias as in Keras."""
+    """Keras's GRU with reset_after=False: the reset gate scales the previous state
+    before the recurrent product (nn.GRU scales after it). Batch first, gates in
+    PyTorch's order (r, z, n), one bias as in Keras."""
 
     def __init__(self, input_size, hidden_size, bias=True):
         super().__init__()
@@ -130,7 +137,8 @@ def put(tensor, array):
     """Copy a NumPy array into a parameter or buffer, refusing one of another shape."""
     array = torch.as_tensor(np.array(array, order="C"), dtype=tensor.dtype)  # a contiguous copy (0-d stays 0-d)
     if tuple(array.shape) != tuple(tensor.shape):
-        raise ValueError(f"Keras weights of shape {tuple(array.shape)} do not fit a PyTorch tensor of shape {tuple(tensor.shape)}")
+        given, wanted = tuple(array.shape), tuple(tensor.shape)
+        raise ValueError(f"Keras weights of shape {given} do not fit PyTorch's {wanted}")
     tensor.copy_(array)
 ''',
     "copy_dense": '''
@@ -150,8 +158,9 @@ def copy_parameter(parameter, array):
 ''',
     "copy_conv": '''
 def copy_conv(conv, kernel, bias=None):
-    """Keras's (*kernel_size, in, out) kernel is PyTorch's (out, in, *kernel_size) weight; for a transposed
-    convolution Keras's (*kernel_size, out, in) is PyTorch's (in, out, *kernel_size): the same move of axes."""
+    """Keras's (*kernel_size, in, out) kernel is PyTorch's (out, in, *kernel_size);
+    a transposed convolution's (*kernel_size, out, in) is PyTorch's (in, out,
+    *kernel_size): the same move of axes."""
     n = kernel.ndim - 2
     put(conv.weight, kernel.transpose(n + 1, n, *range(n)))
     if bias is not None:
@@ -159,7 +168,8 @@ def copy_conv(conv, kernel, bias=None):
 ''',
     "copy_depthwise": '''
 def copy_depthwise(conv, kernel, bias=None):
-    """Keras's (*kernel_size, channels, multiplier) kernel is PyTorch's (channels * multiplier, 1, *kernel_size)."""
+    """Keras's (*kernel_size, channels, multiplier) kernel is PyTorch's
+    (channels * multiplier, 1, *kernel_size)."""
     n = kernel.ndim - 2
     put(conv.weight, kernel.transpose(n, n + 1, *range(n)).reshape(-1, 1, *kernel.shape[:n]))
     if bias is not None:
@@ -167,13 +177,14 @@ def copy_depthwise(conv, kernel, bias=None):
 ''',
     "copy_separable": '''
 def copy_separable(separable, depthwise_kernel, pointwise_kernel, bias=None):
-    """Keras's separable convolution: a depthwise kernel, a 1x1 pointwise kernel and the bias."""
+    """Keras's separable convolution: depthwise kernel, 1x1 pointwise kernel, bias."""
     copy_depthwise(separable[0], depthwise_kernel)
     copy_conv(separable[1], pointwise_kernel, bias)
 ''',
     "copy_batch_norm": '''
 def copy_batch_norm(norm, *gamma_beta, mean=None, variance=None):
-    """Keras's gamma, beta, moving mean and moving variance (or only the moving statistics, given by name)."""
+    """Keras's gamma, beta, moving mean and moving variance (or, given by name, only
+    the moving statistics)."""
     if mean is None:
         gamma, beta, mean, variance = gamma_beta
         put(norm.weight, gamma)
@@ -184,18 +195,20 @@ def copy_batch_norm(norm, *gamma_beta, mean=None, variance=None):
     "copy_layer_norm": '''
 def copy_layer_norm(norm, *gamma_beta):
     """Keras's gamma (scale) and beta (center), those the layer has."""
-    for tensor, array in zip([t for t in (norm.weight, norm.bias) if t is not None], gamma_beta):
+    tensors = [t for t in (norm.weight, norm.bias) if t is not None]
+    for tensor, array in zip(tensors, gamma_beta, strict=True):
         put(tensor, array)
 ''',
     "copy_buffers": '''
 def copy_buffers(buffers, arrays):
-    for buffer, array in zip(buffers, arrays):
+    for buffer, array in zip(buffers, arrays, strict=True):
         put(buffer, np.reshape(array, tuple(buffer.shape)))
 ''',
     "copy_recurrent": '''
 def copy_recurrent(rnn, forward, backward=None):
-    """Keras's kernel, recurrent kernel and bias (an LSTM's gates i, f, c, o are PyTorch's i, f, g, o) into
-    weight_ih, weight_hh and bias_ih; PyTorch's second bias, bias_hh, which Keras does not have, is zero."""
+    """Keras's kernel, recurrent kernel and bias (an LSTM's gates i, f, c, o are
+    PyTorch's i, f, g, o) into weight_ih, weight_hh and bias_ih; PyTorch's second bias,
+    bias_hh, which Keras does not have, is zero."""
     for suffix, arrays in (("_l0", forward), ("_l0_reverse", backward)):
         if arrays is None:
             continue
@@ -214,7 +227,7 @@ def gru_gates(array):
 ''',
     "copy_gru": '''
 def copy_gru(gru, forward, backward=None):
-    """Keras's GRU with reset_after=True has PyTorch's two biases: the input bias and the recurrent bias."""
+    """Keras's GRU with reset_after=True has PyTorch's two biases (input, recurrent)."""
     for suffix, arrays in (("_l0", forward), ("_l0_reverse", backward)):
         if arrays is None:
             continue
@@ -227,7 +240,7 @@ def copy_gru(gru, forward, backward=None):
 ''',
     "copy_gru_reset_before": '''
 def copy_gru_reset_before(gru, arrays):
-    """Keras's GRU with reset_after=False: kernel, recurrent kernel and one bias, gates reordered."""
+    """Keras's GRU with reset_after=False: kernel, recurrent kernel and one bias."""
     kernel, recurrent, *bias = arrays
     put(gru.weight_ih, gru_gates(kernel).T)
     put(gru.weight_hh, gru_gates(recurrent).T)
@@ -236,14 +249,15 @@ def copy_gru_reset_before(gru, arrays):
 ''',
     "copy_attention_dense": '''
 def copy_attention_dense(linear, kernel, bias=None):
-    """Keras's per-head kernel, (features, heads, size) or (heads, size, features), as a Linear's weight."""
+    """Keras's per-head kernel, (features, heads, size) or (heads, size, features),
+    as a Linear's weight."""
     put(linear.weight, kernel.reshape(linear.in_features, linear.out_features).T)
     if bias is not None:
         put(linear.bias, bias.reshape(-1))
 ''',
     "read_keras_arrays": '''
 def read_keras_arrays(path):
-    """Every layer's arrays in a Keras 3 model file (.keras archive or .weights.h5), by their path in the file."""
+    """Every layer's arrays in a Keras 3 model file (.keras or .weights.h5), by path."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             source = io.BytesIO(archive.read("model.weights.h5"))

@@ -135,11 +135,13 @@ class Translation:
         return [self.arg(i, layout) for i in range(len(self.inputs))], layout
 
     def out(self, expr: str, layout: str, index: int = 0, name: str = "") -> str:
-        """Assign ``expr`` to a new variable holding output ``index`` of the layer."""
+        """Assign ``expr`` to a new variable holding output ``index`` of the layer (nothing when no layer reads it)."""
         local = self.module.local(self.node.name)
         base = local if index == 0 else f"{local}_{name or index}"
         var = identifier(base, self.module.taken)
-        self.module.forward.append(f"{var} = {expr}")
+        graph = self.emitter.graph
+        if any(e.output == index for e in graph.outputs_of(self.node.id)) or (index == 0 and not graph.outputs_of(self.node.id)):
+            self.module.forward.append(f"{var} = {expr}")
         self.result(var, layout, index)
         return var
 
@@ -160,7 +162,7 @@ class Translation:
 
     def alias(self, value: Value, comment: str) -> None:
         """The layer passes its input through (at inference): no code but a comment."""
-        self.module.forward.append(f"# {comment_text(self.node.name)} ({self.node.type}): {comment}")
+        self.module.forward.append(f"# {comment_text(self.name)} ({self.node.type}) {comment}")
         self.results.append(value)
 
     # -- the module's attribute --------------------------------------------------------------------------------
@@ -358,7 +360,7 @@ def _conv_transpose(c: Translation) -> None:
     args += [] if c.p["use_bias"] and not separate_bias else ["bias=False"]
     comment = ""
     if separate_bias:
-        comment = "Keras's output reaches past the kernel's last position (zeros plus the bias): the bias is added after"
+        comment = "bias added after: Keras's output reaches past the kernel"
     attr = c.attr(f"nn.ConvTranspose{n}d({', '.join(args)})", comment)
     expr = f"{attr}({c.arg(0, FIRST)})"
     if tuple(sizes) != full or any(before):
@@ -442,7 +444,7 @@ def _batch_norm(c: Translation) -> None:
     args = f"{channels}, eps={_num(c.p['epsilon'])}, momentum={momentum}" + ("" if affine else ", affine=False")
     comment = ""
     if c.first_call_of(f"momentum {momentum}"):  # said once per module
-        comment = f"Keras's momentum {c.p['momentum']} is PyTorch's {momentum}: the share of the new batch in the running statistics"
+        comment = f"Keras's momentum {c.p['momentum']} is PyTorch's {momentum} (the new batch's share)"
     attr = c.attr(f"nn.BatchNorm{n}d({args})", comment)
     expr = f"{attr}({c.arg(0, FIRST)})"
     names = []
@@ -599,8 +601,7 @@ def _rnn(kind: str, bidirectional: bool = False) -> Callable[[Translation], None
         if p["use_bias"] and kind != "gru":  # GRU's reset_after biases are exactly PyTorch's two
             directions = 2 if bidirectional else 1
             extra = directions * gates * units
-            comment = (f"PyTorch adds a second bias (bias_hh, {extra:,} numbers) that Keras does not have; "
-                       "load_keras_weights sets it to zero")
+            comment = f"bias_hh: {extra:,} numbers Keras lacks (zero once Keras weights are loaded)"
             c.emitter.count_extra(extra, _("{layer}: PyTorch's second recurrent bias adds {count:,}").format(
                 layer=c.node.name, count=extra))
         attr = c.attr(f"{cls}({', '.join(args)})", comment)
@@ -762,7 +763,7 @@ def _normalization(c: Translation) -> None:
         if c.first_call:
             c.module.attrs.add(name)
             c.emitter.attr_of[c.owner] = f"{c.model_path}.{name}"
-            c.module.init.append(f"# Keras's Normalization statistics (set by adapt()), kept as buffers: {c.node.name}")
+            c.module.init.append("# Keras's Normalization statistics (set by adapt()), kept as buffers")
             size = _ints(stored) if stored else "(())"
             c.module.init.append(f'self.register_buffer("{name}_mean", torch.zeros({size}))')
             c.module.init.append(f'self.register_buffer("{name}_variance", torch.ones({size}))')
@@ -882,8 +883,8 @@ TRANSLATORS: dict[str, Callable[[Translation], object]] = {
     "softmax": _softmax,
     "prelu": _prelu,
     "dropout": _dropout,
-    "identity": _identity("acts only while training in Keras; nothing at inference"),
-    "augmentation": _identity("random augmentation acts only while training in Keras; nothing at inference"),
+    "identity": _identity("acts only while training"),
+    "augmentation": _identity("augments only while training"),
     "conv": _conv,
     "conv_transpose": _conv_transpose,
     "depthwise": _depthwise,
