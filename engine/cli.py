@@ -34,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="turn a Keras .keras/.h5 model into a LayerLab project")
     p.add_argument("model", help="a .keras or .h5 model file")
     p.add_argument("-o", "--output", required=True, help="project file to write (.json)")
-    p = sub.add_parser("export", help="write the network as a runnable Keras script")
+    p = sub.add_parser("export", help="write the network as Keras code, PyTorch code, or an ONNX, LiteRT, SavedModel or .keras model")
     p.add_argument("project", help="a LayerLab project (.json) or a Keras model (.keras, .h5)")
-    p.add_argument("-o", "--output", required=True, help="Python file to write")
+    p.add_argument("-o", "--output", help="Keras script to write (.py)")
     p.add_argument("--train", metavar="DATASET", help="add compile-and-fit code for this dataset (name, .csv, .npz or image folder)")
     p.add_argument("--target", default="", help="target column of a CSV dataset")
     p.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd", "rmsprop"])
@@ -44,7 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--strategy", choices=["mirrored", "multi-worker"], help="tf.distribute strategy for several GPUs or machines")
-    p.add_argument("--keras", metavar="MODEL.keras", help="also save the untrained model (imports TensorFlow)")
+    p.add_argument("--keras", metavar="MODEL.keras", help="save the model as a .keras file (imports TensorFlow)")
+    p.add_argument("--onnx", metavar="MODEL.onnx", help="save the model as ONNX, checked in ONNX Runtime against Keras")
+    p.add_argument("--litert", metavar="MODEL.tflite", help="save the model as LiteRT (TFLite), checked in the LiteRT interpreter against Keras")
+    p.add_argument("--saved-model", metavar="DIR", help="save the model as a TensorFlow SavedModel folder, checked against Keras")
+    p.add_argument("--torch", metavar="MODEL_torch.py", help="write PyTorch code for the model (PyTorch is not needed to write it)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the initial weights of the saved models (default 1234)")
     p = sub.add_parser("train", help="train the network on a dataset, printing progress")
     p.add_argument("project", help="a LayerLab project (.json) or a Keras model (.keras, .h5)")
     p.add_argument("--dataset", required=True, help="digits, iris, wine, breast_cancer, mnist, fashion_mnist, cifar10, or a .csv/.npz file or image folder")
@@ -171,36 +176,53 @@ def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
 
 
 def _export(args: argparse.Namespace) -> int:
+    from gettext import gettext as _
+
     from engine.codegen import generate_code
+    from engine.export.keras_model import model_name_from
     from engine.project import atomic_write_text
     from engine.training import plan_training
 
+    targets = {fmt: path for fmt, path in (("onnx", args.onnx), ("litert", args.litert), ("saved_model", args.saved_model)) if path}
+    if not (args.output or args.keras or args.torch or targets):
+        raise _UsageError(_("Say what to write: -o MODEL.py, --keras, --onnx, --litert, --saved-model or --torch."))
+    if args.train and not args.output:
+        raise _UsageError(_("--train adds training code to the Keras script: give it with -o MODEL.py."))
     graph, title = load_any(args.project)
-    training = None
-    if args.train:
-        training = plan_training(graph, _training_config(args, graph))
-        training.strategy = {"mirrored": "mirrored", "multi-worker": "multi_worker"}.get(args.strategy or "")
-    elif args.strategy:
-        raise _UsageError("--strategy needs --train DATASET (it wraps the training code)")
-    source = generate_code(graph, title=title, model_name=_model_name(title), training=training)
-    atomic_write_text(args.output, source)
-    print(f"Wrote {args.output} ({len(graph)} layers).")
-    if args.keras:
-        from engine.training import import_keras_quietly
+    torch_code = None
+    if args.torch:
+        from engine.export.torch_code import generate_torch_code
 
-        import_keras_quietly()
-        namespace: dict = {"__name__": "layerlab_export"}
-        exec(compile(source, args.output, "exec"), namespace)  # noqa: S102 - the code just generated, all values escaped
-        namespace["build_model"]().save(args.keras)
-        print(f"Saved the untrained model to {args.keras}.")
+        torch_code = generate_torch_code(graph, title=title, model_name=model_name_from(title))
+    if targets:
+        from engine.export.formats import check_exportable
+
+        check_exportable(graph, targets)  # refused layers are said before anything is written or TensorFlow imported
+    if args.output:
+        training = None
+        if args.train:
+            training = plan_training(graph, _training_config(args, graph))
+            training.strategy = {"mirrored": "mirrored", "multi-worker": "multi_worker"}.get(args.strategy or "")
+        elif args.strategy:
+            raise _UsageError("--strategy needs --train DATASET (it wraps the training code)")
+        source = generate_code(graph, title=title, model_name=model_name_from(title), training=training)
+        atomic_write_text(args.output, source)
+        print(_("Wrote {path} ({layers} layers).").format(path=args.output, layers=len(graph)))
+    if torch_code is not None:
+        atomic_write_text(args.torch, torch_code.source)
+        print(torch_code.summary(args.torch))
+    if args.keras or targets:
+        from engine.export.formats import export_formats
+        from engine.export.keras_model import DEFAULT_SEED, build_keras_model
+
+        seed = DEFAULT_SEED if args.seed is None else args.seed
+        model = build_keras_model(graph, seed=seed, model_name=model_name_from(title))
+        if targets:
+            export_formats(graph, targets, seed=seed, model=model, progress=print)
+        if args.keras:
+            model.save(args.keras)
+            print(_("Saved the model to {path} (initial weights drawn with seed {seed}).").format(path=args.keras, seed=seed))
     return EXIT_OK
-
-
-def _model_name(title: str) -> str:
-    import re
-
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", title).strip("_").lower()
-    return name[:60] or "model"
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -461,6 +483,9 @@ class _UsageError(ValueError):
 def main(argv: Sequence[str] | None = None) -> int:
     from engine.codegen import CodegenError
     from engine.datasets import DatasetError
+    from engine.export.formats import ExportError
+    from engine.export.keras_model import WeightsError
+    from engine.export.torch_code import TorchExportError
     from engine.keras_import import KerasImportError
     from engine.project import FileRefused, ProjectError
     from engine.training import TrainingError
@@ -473,7 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE if exc.bad_input else EXIT_INVALID
-    except (ProjectError, KerasImportError, CodegenError, DatasetError, _UsageError, FileRefused) as exc:
+    except (ProjectError, KerasImportError, CodegenError, DatasetError, _UsageError, FileRefused, ExportError, WeightsError,
+            TorchExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     except BrokenPipeError:  # piped into head: stop quietly

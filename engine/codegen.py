@@ -577,6 +577,10 @@ def _loss_expr(t: TrainingCode) -> str:
 
 
 def _training_source(t: TrainingCode) -> str:
+    if t.strategy == "multi_worker":  # model.fit fails under MultiWorkerMirroredStrategy: a training loop of its own
+        from engine.export.distributed import multi_worker_source
+
+        return multi_worker_source(t, py_literal)
     metrics = ", ".join(py_literal(m) for m in t.metrics)
     callbacks = "[keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)]" if t.early_stopping else "[]"
     helpers = [
@@ -595,27 +599,11 @@ def _training_source(t: TrainingCode) -> str:
     if t.strategy == "mirrored":
         head = [
             "def train():",
-            '    """Train on every GPU of this machine (MirroredStrategy; falls back to the CPU)."""',
+            '    """Train on every GPU of this machine (MirroredStrategy), else on its CPUs."""',
             "    import tensorflow as tf",
             "",
-            "    strategy = tf.distribute.MirroredStrategy()",
-            "    with strategy.scope():",
-            "        model = build_model()",
-            *["    " + line for line in compile_lines],
-        ]
-    elif t.strategy == "multi_worker":
-        head = [
-            "def train():",
-            '    """Train on several machines (MultiWorkerMirroredStrategy).',
-            "",
-            "    Start this script on every machine with TF_CONFIG describing the cluster and",
-            "    this machine's place in it, e.g. on the first of two workers:",
-            '    TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]},',
-            '                "task": {"type": "worker", "index": 0}}\'',
-            '    """',
-            "    import tensorflow as tf",
-            "",
-            "    strategy = tf.distribute.MultiWorkerMirroredStrategy()",
+            '    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")',
+            "    strategy = tf.distribute.MirroredStrategy([device.name for device in devices])",
             "    with strategy.scope():",
             "        model = build_model()",
             *["    " + line for line in compile_lines],

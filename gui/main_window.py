@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.export.keras_model import model_name_from
 from engine.graph import Edge, GraphError
 from engine.keras_import import KerasImportError
 from engine.layers import ParamError
@@ -54,6 +55,13 @@ EXERCISES_DIR = resource_dir("exercises")
 DEFAULT_EXAMPLE = "resnet_basic_block.json"
 FRAGMENT_MIME = "application/x-layerlab-fragment"
 MAX_RECENT = 8
+#: File > Export Model: format -> (menu entry, file suffix, file-dialog filter).
+EXPORT_FORMATS = {
+    "onnx": ("Export Model as &ONNX…", ".onnx", "ONNX model (*.onnx)"),
+    "litert": ("Export Model as &LiteRT (.tflite)…", ".tflite", "LiteRT model (*.tflite)"),
+    "saved_model": ("Export Model as TensorFlow &SavedModel…", "", "SavedModel folder (*)"),
+    "torch": ("Export &PyTorch Code…", "_torch.py", "Python (*.py)"),
+}
 #: The summary dock's starting height: about a fifth of a 768-pixel screen, the canvas keeps the rest.
 BOTTOM_DOCK_HEIGHT = 150
 #: The training worker starts this long after the window is shown (the editor is idle by then).
@@ -227,6 +235,9 @@ class MainWindow(QMainWindow):
         self._action(file, "Export &Keras Code…", lambda: self.export_code_dialog(False), QKeySequence("Ctrl+E"))
         self._action(file, "Export Keras Code with &Training…", lambda: self.export_code_dialog(True))
         self._action(file, "Save &Untrained Model (.keras)…", self.save_untrained_dialog)
+        models = file.addMenu("Export &Model")
+        for fmt, label in EXPORT_FORMATS.items():
+            self._action(models, label[0], lambda f=fmt: self.export_model_dialog(f))
         self._action(file, "Export Canvas as &PNG…", lambda: self.export_dialog("png"))
         self._action(file, "Export Canvas as S&VG…", lambda: self.export_dialog("svg"))
         file.addSeparator()
@@ -1046,8 +1057,8 @@ class MainWindow(QMainWindow):
 
         try:
             training = plan_training(self.document.graph, self.training.config()) if with_training else None
-            name = "".join(c if c.isalnum() else "_" for c in Path(self.document.display_name).stem).strip("_") or "model"
-            source = generate_code(self.document.graph, title=self.document.title, model_name=name[:60], training=training)
+            name = model_name_from(Path(self.document.display_name).stem)
+            source = generate_code(self.document.graph, title=self.document.title, model_name=name, training=training)
             atomic_write_text(path, source)
         except (CodegenError, TrainingError, DatasetError) as exc:
             QMessageBox.warning(self, "Cannot export", str(exc))
@@ -1066,6 +1077,44 @@ class MainWindow(QMainWindow):
 
     def save_untrained(self, path: str) -> QProcess | None:
         """Build the exported model in a separate process (the editor never imports TensorFlow) and save it."""
+        return self._export_in_process(["--keras", path], self.tr("Cannot save the model"),
+                                       self.tr("Saved the untrained model to {path}").format(path=path))
+
+    def export_model_dialog(self, fmt: str) -> None:
+        label, suffix, file_filter = EXPORT_FORMATS[fmt]
+        stem = Path(self.document.display_name).stem
+        title = label.replace("&", "").rstrip("…")
+        path = self._used(QFileDialog.getSaveFileName(self, title, self._in_folder(f"{stem}{suffix}"), file_filter)[0])
+        if path and not path.endswith(suffix):  # a SavedModel is a folder: no suffix
+            path += suffix
+        if path:
+            self.export_model(fmt, path)
+
+    def export_model(self, fmt: str, path: str) -> QProcess | bool | None:
+        """Export the design as ONNX, LiteRT or a SavedModel (Keras's Model.export in a separate process, the file then
+        checked against Keras there), or as PyTorch code (written here: it needs neither TensorFlow nor PyTorch)."""
+        if fmt != "torch":
+            flag = {"onnx": "--onnx", "litert": "--litert", "saved_model": "--saved-model"}[fmt]
+            return self._export_in_process([flag, path], self.tr("Cannot export the model"), "")
+        from engine.export.torch_code import TorchExportError, generate_torch_code
+        from engine.project import atomic_write_text
+
+        try:
+            code = generate_torch_code(self.document.graph, title=self.document.title,
+                                       model_name=model_name_from(Path(self.document.display_name).stem))
+            atomic_write_text(path, code.source)
+        except TorchExportError as exc:
+            QMessageBox.warning(self, self.tr("Cannot export the model"), str(exc))
+            return False
+        except OSError as exc:
+            QMessageBox.warning(self, self.tr("Cannot export the model"), f"{path}: {exc.strerror or exc}")
+            return False
+        self.statusBar().showMessage(code.summary(path), 8000)
+        return True
+
+    def _export_in_process(self, arguments: list[str], failure_title: str, done: str) -> QProcess | None:
+        """Run ``main.py export DESIGN ARGUMENTS`` in a separate process (the editor never imports TensorFlow); on
+        success show ``done`` (or the command's last line), on failure the command's one-line error."""
         import sys
         import tempfile
 
@@ -1073,7 +1122,7 @@ class MainWindow(QMainWindow):
 
         analysis = self.document.analysis
         if not analysis.is_valid:
-            QMessageBox.warning(self, "Cannot save the model", "The network has errors; fix them first (see Problems).")
+            QMessageBox.warning(self, failure_title, self.tr("The network has errors; fix them first (see Problems)."))
             return None
         folder = tempfile.mkdtemp(prefix="layerlab-export-")
         project = os.path.join(folder, "design.json")
@@ -1086,14 +1135,15 @@ class MainWindow(QMainWindow):
             output = bytes(process.readAll()).decode("utf-8", "replace").strip().splitlines()
             shutil.rmtree(folder, ignore_errors=True)
             if code == 0:
-                self.statusBar().showMessage(f"Saved the untrained model to {path}", 6000)
+                self.statusBar().showMessage(done or (output[-1] if output else ""), 10000)
             else:
-                QMessageBox.warning(self, "Cannot save the model", output[-1] if output else f"exit code {code}")
+                message = output[-1] if output else self.tr("exit code {code}").format(code=code)
+                QMessageBox.warning(self, failure_title, message.removeprefix("error: "))
             process.deleteLater()
 
         process.finished.connect(finished)
-        process.start(sys.executable, ["main.py", "export", project, "-o", os.path.join(folder, "model.py"), "--keras", path])
-        self.statusBar().showMessage("Building the model with Keras…", 10000)
+        process.start(sys.executable, ["main.py", "export", project, *arguments])
+        self.statusBar().showMessage(self.tr("Building the model with Keras…"), 10000)
         return process
 
     def closeEvent(self, event: QCloseEvent) -> None:

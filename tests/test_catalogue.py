@@ -38,6 +38,16 @@ def test_every_spec_declares_every_fact(spec) -> None:  # noqa: ANN001
     spec.defaults()  # a fresh layer from the palette gets valid starting values
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=[s.type for s in SPECS])
+def test_every_spec_says_how_it_leaves_for_pytorch(spec) -> None:  # noqa: ANN001
+    """A PyTorch translator, or the reason PyTorch export refuses the layer."""
+    from engine.export.torch_layers import TRANSLATORS
+
+    limits = spec.export_limits(spec.defaults()) if spec.export_limits else {}
+    assert spec.torch in TRANSLATORS or "torch" in limits
+    assert all(fmt in ("onnx", "litert", "saved_model", "torch") and reason.rstrip().endswith(".") for fmt, reason in limits.items())
+
+
 def test_every_family_has_a_palette_group_a_colour_and_layers() -> None:
     assert set(FAMILY_COLOURS) == set(FAMILIES)
     assert {s.family for s in SPECS} == set(FAMILIES) - set()
@@ -52,7 +62,7 @@ def _type_literals(path: Path) -> set[str]:
 
 def test_no_module_outside_the_catalogue_lists_layer_types() -> None:
     """Teaching, training, export, import, exercises and the canvas read per-type facts from the spec."""
-    modules = [p for p in [*ROOT.glob("engine/*.py"), *ROOT.glob("gui/**/*.py")]]
+    modules = [p for p in [*ROOT.glob("engine/**/*.py"), *ROOT.glob("gui/**/*.py")] if "layers" not in p.relative_to(ROOT).parts]
     found = {str(p.relative_to(ROOT)): _type_literals(p) for p in modules}
     assert {k: v for k, v in found.items() if v} == {}
 

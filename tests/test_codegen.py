@@ -126,7 +126,7 @@ def test_invalid_graph_is_refused() -> None:
 
 
 def test_cli_export_with_training_and_strategies(tmp_path) -> None:
-    for strategy, marker in ((None, "model.fit("), ("mirrored", "MirroredStrategy()"), ("multi-worker", "MultiWorkerMirroredStrategy()")):
+    for strategy, marker in ((None, "model.fit("), ("mirrored", "tf.distribute.MirroredStrategy("), ("multi-worker", "MultiWorkerMirroredStrategy()")):
         out = tmp_path / f"m_{strategy}.py"
         args = [sys.executable, "main.py", "export", str(EXAMPLES / "digits_cnn.json"), "-o", str(out), "--train", "digits", "--optimizer", "sgd", "--lr", "0.05"]
         if strategy:

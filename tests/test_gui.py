@@ -566,6 +566,34 @@ def test_save_untrained_model_without_tensorflow_in_the_editor(window, qtbot, tm
     assert analyse_graph(import_keras_model(tmp_path / "lenet.keras")).total_params == 61_706
 
 
+def test_export_pytorch_code_from_the_editor(window, tmp_path) -> None:
+    open_example(window, "lenet5.json")
+    titles = [a.text() for a in window.menuBar().actions()[0].menu().actions() if a.menu()]
+    assert "Export &Model" in titles
+    assert window.export_model("torch", str(tmp_path / "lenet_torch.py")) is True
+    source = (tmp_path / "lenet_torch.py").read_text()
+    assert "def load_keras_weights(model, path):" in source and "nn.Conv2d(1, 6, kernel_size=(5, 5))" in source
+    assert window.statusBar().currentMessage().endswith("PyTorch code with 61,706 parameters, as many as the Keras model.")
+
+
+@pytest.mark.keras
+def test_export_onnx_from_the_editor_in_a_separate_process_checked_against_keras(window, qtbot, tmp_path, monkeypatch) -> None:
+    messages: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: messages.append(a[2]))
+    open_example(window, "lenet5.json")
+    process = window.export_model("onnx", str(tmp_path / "lenet.onnx"))
+    with qtbot.waitSignal(process.finished, timeout=180_000):
+        pass
+    assert messages == [] and (tmp_path / "lenet.onnx").exists()
+    assert "ONNX output equals Keras: max |diff|" in window.statusBar().currentMessage()
+    window.document.graph.set_param(node_by_name(window, "f6"), "activation", "gelu")  # tf2onnx cannot convert exact GELU
+    process = window.export_model("onnx", str(tmp_path / "gelu.onnx"))
+    with qtbot.waitSignal(process.finished, timeout=180_000):
+        pass
+    assert len(messages) == 1 and "ONNX cannot take layer f6: tf2onnx cannot convert the Erfc operation" in messages[0]
+    assert not (tmp_path / "gelu.onnx").exists()
+
+
 @pytest.mark.keras
 def test_training_in_the_editor_counts_for_a_training_criterion(window, qtbot) -> None:
     from gui.main_window import EXERCISES_DIR

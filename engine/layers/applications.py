@@ -23,6 +23,7 @@ def _layer_scale_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 LAYER_SCALE = LayerSpec(
     type="LayerScale",
+    torch="layer_scale",
     family="Normalization",
     doc="ConvNeXt's per-channel learned scale on a residual branch (starts tiny, init_values), so deep stacks train stably.",
     params=(
@@ -48,6 +49,7 @@ def _custom_scale_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 CUSTOM_SCALE_LAYER = LayerSpec(
     type="CustomScaleLayer",
+    torch="custom_scale",
     family="Merge",
     doc="InceptionResNetV2's residual sum: input 1 + scale * input 2 (scale about 0.1-0.2 keeps the sum stable). No weights.",
     params=(ParamSpec("scale", "float", doc="Factor applied to the residual branch (input 2)."),),

@@ -138,6 +138,7 @@ def _mha_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]
 
 MULTI_HEAD_ATTENTION = LayerSpec(
     type="MultiHeadAttention",
+    torch="multi_head_attention",
     family="Attention",
     doc="Each of num_heads heads compares every query step with every key step and mixes the values: the core of a Transformer.",
     params=(
@@ -227,9 +228,10 @@ def _attention_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int
     return total, f"{tq} query steps * {tk} key steps * ({d} + {dv}) = {fmt_int(total)}"
 
 
-def _attention(layer: str, doc: str, params: tuple[ParamSpec, ...], count) -> LayerSpec:  # noqa: ANN001
+def _attention(layer: str, doc: str, params: tuple[ParamSpec, ...], count, torch: str) -> LayerSpec:  # noqa: ANN001
     return LayerSpec(
         type=layer,
+        torch=torch,
         family="Attention",
         doc=doc,
         params=(*params, _DROPOUT, _SCORES, _CAUSAL),
@@ -258,12 +260,14 @@ ATTENTION = _attention(
         ParamSpec("score_mode", "choice", "dot", "dot: query . key; concat: tanh(query + key).", choices=("dot", "concat")),
     ),
     _attention_count,
+    "attention",
 )
 ADDITIVE_ATTENTION = _attention(
     "AdditiveAttention",
     "Additive attention (Bahdanau): scores are sum(tanh(query + key)); called on [query, value] or [query, value, key].",
     (ParamSpec("use_scale", "bool", True, "Learn one scale per feature."),),
     _additive_count,
+    "additive_attention",
 )
 
 SPECS = (MULTI_HEAD_ATTENTION, ATTENTION, ADDITIVE_ATTENTION)

@@ -487,6 +487,12 @@ class LayerSpec:
     keras_module: str = "keras.layers"
     #: The class name Keras saves, when it differs from ``type`` (operations: ``ops.add`` is saved as ``Add``).
     keras_name: str = ""
+    #: ``params -> {format: reason}`` for the export formats (``onnx``, ``litert``, ``saved_model``, ``torch``) that cannot
+    #: take the layer with these settings; the reason is one sentence ending with what to do instead.
+    export_limits: Callable[[Params], Mapping[str, str]] | None = None
+    #: How the PyTorch export writes the layer: the key of its translator in ``engine.export.torch_layers.TRANSLATORS``
+    #: (``conv``, ``max_pool``, ``lstm`` ...); empty when the layer has no PyTorch counterpart (refused by name).
+    torch: str = ""
     _by_name: dict[str, ParamSpec] = field(default_factory=dict, init=False, repr=False, compare=False)
     _coerced: dict[tuple[str, bool], dict[str, Any]] = field(
         default_factory=dict, init=False, repr=False, compare=False)

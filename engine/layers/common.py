@@ -13,6 +13,7 @@ from engine.layers.base import ParamSpec, Shape, ShapeError, Tensor, fmt_shape, 
 
 __all__ = [
     "ACTIVATIONS",
+    "ACTIVATION_EXPORT_LIMITS",
     "activation_param",
     "use_bias_param",
     "padding_param",
@@ -31,6 +32,15 @@ ACTIVATIONS: tuple[str, ...] = (
     "softplus", "softsign", "relu6", "leaky_relu", "mish", "hard_sigmoid", "hard_silu", "hard_swish",
     "exponential", "log_softmax", "celu", "glu", "hard_tanh", "log_sigmoid", "tanh_shrink",
 )
+
+
+#: Activations an export format cannot take: activation -> {format: why, and what to do instead}.
+ACTIVATION_EXPORT_LIMITS: dict[str, dict[str, str]] = {
+    "gelu": {"onnx": "tf2onnx cannot convert the Erfc operation of activation 'gelu'; export to LiteRT or a SavedModel instead, "
+                     "or use activation 'swish'."},
+    "celu": {"onnx": "tf2onnx writes an invalid ONNX graph for activation 'celu'; export to LiteRT or a SavedModel instead, "
+                     "or use activation 'elu'."},
+}
 
 
 def activation_param(default: str | None = None, name: str = "activation") -> ParamSpec:

@@ -133,6 +133,15 @@ def _conv_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str
     return macs, f"{where} positions * ({_kernel_expr(p['kernel_size'])}*{(inputs[0][-1] or 1) // p.get('groups', 1)}) * {p['filters']} filters = {fmt_int(macs)}"
 
 
+_ONNX_INSTEAD = "export to LiteRT or a SavedModel instead"
+
+
+def _conv_limits(p: Params) -> dict[str, str]:
+    if p["groups"] > 1:
+        return {"onnx": f"tf2onnx cannot convert a grouped convolution (groups={p['groups']}); {_ONNX_INSTEAD}, or set groups to 1."}
+    return {}
+
+
 def _conv(n: int) -> LayerSpec:
     name = f"Conv{n}D"
     padding = padding_param(("valid", "same", "causal") if n == 1 else ("valid", "same"))
@@ -156,6 +165,8 @@ def _conv(n: int) -> LayerSpec:
             use_bias_param(),
         ),
         shape_rule=_conv_shape(name, n),
+        torch="conv",
+        export_limits=_conv_limits,
         count_rule=_conv_count,
         macs_rule=_conv_macs,
         window_rule=conv_window,
@@ -187,6 +198,27 @@ def _transpose_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int
     return macs, f"{where} input positions * {_kernel_expr(p['kernel_size'])}*{c} * {p['filters']} = {fmt_int(macs)}"
 
 
+def transposed_reaches_past_kernel(p: Params) -> bool:
+    """A transposed convolution whose Keras output is longer than the positions its kernel reaches (strides larger than
+    the kernel, or output_padding): Keras fills the rows past the last one with zeros plus the bias."""
+    out_pad = p["output_padding"] or (0,) * len(p["strides"])
+    for k, s, d, op in zip(p["kernel_size"], p["strides"], p["dilation_rate"], out_pad):
+        span = d * (k - 1) + 1
+        if s > span or op > (2 * (span // 2) if p["padding"] == "same" else 0):
+            return True
+    return False
+
+
+def _transpose_limits(p: Params) -> dict[str, str]:
+    limits = {}
+    if max(p["dilation_rate"]) > 1:
+        limits["litert"] = "LiteRT has no dilated transposed convolution; export to ONNX or a SavedModel instead, or set dilation_rate to 1."
+    if transposed_reaches_past_kernel(p):  # tf2onnx drops the rows past the kernel
+        limits["onnx"] = (f"tf2onnx cannot convert a transposed convolution whose output reaches past its kernel's last position "
+                          f"(strides larger than the kernel, or output_padding); {_ONNX_INSTEAD}.")
+    return limits
+
+
 def _transpose(n: int) -> LayerSpec:
     name = f"Conv{n}DTranspose"
     what = {1: "the sequence doubles in length", 2: "the image doubles in height and width", 3: "the volume doubles on every axis"}[n]
@@ -205,6 +237,8 @@ def _transpose(n: int) -> LayerSpec:
             use_bias_param(),
         ),
         shape_rule=_transpose_shape(name, n),
+        torch="conv_transpose",
+        export_limits=_transpose_limits,
         count_rule=_conv_count,
         macs_rule=_transpose_macs,
         window_rule=conv_window,
@@ -263,6 +297,7 @@ def _depthwise_like(name: str, n: int, doc: str, params: tuple[ParamSpec, ...], 
         doc=doc,
         params=params,
         shape_rule=_depthwise_shape(name, n),
+        torch="separable" if "filters" in (p.name for p in params) else "depthwise",
         count_rule=count,
         macs_rule=_depthwise_macs,
         window_rule=conv_window,
@@ -311,4 +346,4 @@ SPECS = (
     _separable(1), _separable(2),
 )
 
-__all__ = ["SPECS", "AXES", "conv_label", "conv_window"]
+__all__ = ["SPECS", "AXES", "conv_label", "conv_window", "transposed_reaches_past_kernel"]

@@ -29,6 +29,7 @@ def _input_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 INPUT = LayerSpec(
     type="Input",
+    torch="input",
     family="Core",
     doc="Where data enters the network. Its shape excludes the batch axis: 28x28 grey images are (28, 28, 1).",
     params=(
@@ -77,6 +78,7 @@ def _units_label(p: Params) -> str:
 
 DENSE = LayerSpec(
     type="Dense",
+    torch="dense",
     family="Core",
     doc="Fully connected: every output unit sees every value of the LAST axis. On (4, 2) it maps each of the 4 rows.",
     params=(
@@ -94,6 +96,7 @@ DENSE = LayerSpec(
 
 ACTIVATION = LayerSpec(
     type="Activation",
+    torch="activation",
     family="Activation",
     doc="Applies an activation function element-wise; no weights, shape unchanged.",
     params=(ParamSpec("activation", "choice", doc="Function applied element-wise (Keras requires it).", choices=ACTIVATIONS),),
@@ -104,6 +107,7 @@ ACTIVATION = LayerSpec(
 
 RELU = LayerSpec(
     type="ReLU",
+    torch="relu",
     family="Activation",
     doc="max(x, 0), optionally capped (max_value=6 gives ReLU6, as in MobileNet).",
     params=(
@@ -119,6 +123,7 @@ RELU = LayerSpec(
 
 LEAKY_RELU = LayerSpec(
     type="LeakyReLU",
+    torch="leaky_relu",
     family="Activation",
     doc="Like ReLU but lets a small slope through for negative inputs.",
     params=(ParamSpec("negative_slope", "float", 0.3, "Slope for x < 0.", minimum=0),),
@@ -148,6 +153,7 @@ def _softmax_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
 
 SOFTMAX = LayerSpec(
     type="Softmax",
+    torch="softmax",
     family="Activation",
     doc="Turns scores into probabilities that sum to 1 along an axis.",
     params=(ParamSpec("axis", "int", -1, "Axis to normalise (Keras counts the batch as 0; -1 is the last)."),),
@@ -168,6 +174,7 @@ _SEED = ParamSpec("seed", "int", None, "Random seed, for reproducible runs.", mi
 
 DROPOUT = LayerSpec(
     type="Dropout",
+    torch="dropout",
     family="Regularization",
     doc="Randomly zeroes a fraction of values while training; does nothing at inference. No weights.",
     params=(_RATE, _SEED),
@@ -185,6 +192,7 @@ def _spatial_dropout(rank: int, name: str, what: str) -> LayerSpec:
 
     return LayerSpec(
         type=name,
+        torch="identity",
         family="Regularization",
         doc=f"Drops whole {what} instead of single values (better for correlated neighbours).",
         params=(_RATE, _SEED),
@@ -221,6 +229,7 @@ def _embedding_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]
 
 EMBEDDING = LayerSpec(
     type="Embedding",
+    torch="embedding",
     family="Core",
     doc="Looks up a learned vector for each integer token id: (steps,) ids -> (steps, output_dim).",
     params=(
@@ -273,6 +282,7 @@ def _prelu_count(p: Params, inputs: Sequence[Shape], out: Shape) -> ParamCount:
 
 PRELU = LayerSpec(
     type="PReLU",
+    torch="prelu",
     family="Activation",
     doc="Like LeakyReLU, but the negative slope is learned: one per value, or one per channel with shared_axes=[1, 2].",
     params=(ParamSpec("shared_axes", "shape", None, "Axes that share one slope, counted from 1 (e.g. [1, 2] for height and width).", optional=True, minimum=1),),
@@ -285,34 +295,37 @@ PRELU = LayerSpec(
 
 ELU = _elementwise(
     "ELU", "Activation", "x for x > 0, alpha * (exp(x) - 1) below: smooth where ReLU has a corner.",
-    (ParamSpec("alpha", "float", 1.0, "Scale of the negative part."),), output_activation=lambda p: "elu",
+    (ParamSpec("alpha", "float", 1.0, "Scale of the negative part."),), output_activation=lambda p: "elu", torch="elu",
     label_rule=lambda p: "" if p["alpha"] == 1.0 else f"alpha {p['alpha']:g}",
 )
 _STDDEV = ParamSpec("stddev", "float", doc="Standard deviation of the noise added while training.", minimum=0)
 GAUSSIAN_NOISE = _elementwise(
     "GaussianNoise", "Regularization", "Adds random normal noise while training (a regulariser, and data augmentation); nothing at inference.",
-    (_STDDEV, _SEED), keeps_dtype=True, label_rule=lambda p: f"sd {p['stddev']:g}",
+    (_STDDEV, _SEED), keeps_dtype=True, label_rule=lambda p: f"sd {p['stddev']:g}", torch="identity",
 )
 GAUSSIAN_DROPOUT = _elementwise(
     "GaussianDropout", "Regularization", "Multiplies values by noise around 1 while training (dropout without zeros).",
-    (_RATE, _SEED), keeps_dtype=True, label_rule=_rate_label,
+    (_RATE, _SEED), keeps_dtype=True, label_rule=_rate_label, torch="identity",
 )
 ALPHA_DROPOUT = _elementwise(
     "AlphaDropout", "Regularization", "Dropout that keeps the mean and variance, for self-normalising (selu) networks.",
     (_RATE, ParamSpec("noise_shape", "shape", None, "Shape of the dropout mask (with the batch axis); empty for the input's.", optional=True, allow_none=True, advanced=True), _SEED),
-    keeps_dtype=True, label_rule=_rate_label,
+    keeps_dtype=True, label_rule=_rate_label, torch="identity",
 )
 ACTIVITY_REGULARIZATION = _elementwise(
     "ActivityRegularization", "Regularization", "Adds l1 * sum|x| + l2 * sum x^2 of the values passing through to the loss; the values are unchanged.",
     (ParamSpec("l1", "float", 0.0, "Weight of the L1 penalty.", minimum=0), ParamSpec("l2", "float", 0.0, "Weight of the L2 penalty.", minimum=0)),
-    keeps_dtype=True, label_rule=lambda p: ", ".join(f"{k} {p[k]:g}" for k in ("l1", "l2") if p[k]),
+    keeps_dtype=True, label_rule=lambda p: ", ".join(f"{k} {p[k]:g}" for k in ("l1", "l2") if p[k]), torch="identity",
 )
 MASKING = _elementwise(
     "Masking", "Core", "Marks time steps whose values all equal mask_value as padding, so recurrent layers skip them.",
     (ParamSpec("mask_value", "float", 0.0, "Steps made only of this value are skipped."),),
     keeps_dtype=True, label_rule=lambda p: f"mask {p['mask_value']:g}",
+    export_limits=lambda p: {"torch": "PyTorch's layers take no Keras masks; remove the layer (padding steps are then read as data), "
+                                      "or export to ONNX, LiteRT or a SavedModel."},
 )
-IDENTITY = _elementwise("Identity", "Core", "Passes its input through unchanged (a placeholder, e.g. an empty shortcut).", keeps_dtype=True)
+IDENTITY = _elementwise("Identity", "Core", "Passes its input through unchanged (a placeholder, e.g. an empty shortcut).", keeps_dtype=True,
+                         torch="identity")
 
 
 def _repeat_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
@@ -323,6 +336,7 @@ def _repeat_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 REPEAT_VECTOR = LayerSpec(
     type="RepeatVector",
+    torch="repeat_vector",
     family="Reshaping",
     doc="Repeats a vector n times: (features,) -> (n, features), e.g. to feed an encoder's summary to a decoder at every step.",
     params=(ParamSpec("n", "int", doc="How many times to repeat.", minimum=1),),

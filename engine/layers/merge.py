@@ -54,6 +54,7 @@ def _elementwise(name: str, doc: str, exactly: int | None = None, commutative: b
 
     return LayerSpec(
         type=name,
+        torch=name.lower(),  # add, subtract, multiply, average, maximum, minimum
         family="Merge",
         doc=doc,
         params=(),
@@ -107,6 +108,7 @@ def _concat_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
 
 CONCATENATE = LayerSpec(
     type="Concatenate",
+    torch="concatenate",
     family="Merge",
     doc="Stacks its inputs along an axis (channels by default): (8, 8, 32) + (8, 8, 64) -> (8, 8, 96). Order matters.",
     params=(ParamSpec("axis", "int", -1, "Axis to join along; -1 is the last (channels)."),),
@@ -146,6 +148,7 @@ def _dot_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 DOT = LayerSpec(
     type="Dot",
+    torch="dot",
     family="Merge",
     doc="Dot product of two tensors along an axis (cosine similarity with normalize=True): (d,) . (d,) -> (1,).",
     params=(

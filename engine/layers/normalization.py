@@ -68,6 +68,7 @@ def _per_value_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int
 
 BATCH_NORMALIZATION = LayerSpec(
     type="BatchNormalization",
+    torch="batch_norm",
     family="Normalization",
     doc="Normalises each channel with the batch's mean and variance; keeps running averages for inference (non-trainable).",
     params=(_AXIS, ParamSpec("momentum", "float", 0.99, "How slowly the moving averages follow the batches.", minimum=0, maximum=1, advanced=True), _EPSILON, _CENTER, _SCALE),
@@ -79,6 +80,7 @@ BATCH_NORMALIZATION = LayerSpec(
 
 LAYER_NORMALIZATION = LayerSpec(
     type="LayerNormalization",
+    torch="layer_norm",
     family="Normalization",
     doc="Normalises each sample over its features (as in Transformers); no running statistics.",
     params=(_AXES, _EPSILON, _CENTER, _SCALE),
@@ -103,6 +105,7 @@ def _group_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 GROUP_NORMALIZATION = LayerSpec(
     type="GroupNormalization",
+    torch="group_norm",
     family="Normalization",
     doc="Normalises groups of channels within each sample: batch-size independent, between LayerNormalization (1 group) and InstanceNormalization (1 channel per group).",
     params=(
@@ -140,6 +143,7 @@ def _unit_warn(p: Params, inputs: Sequence[Tensor]) -> list[tuple[str, str]]:
 
 UNIT_NORMALIZATION = LayerSpec(
     type="UnitNormalization",
+    torch="unit_norm",
     family="Normalization",
     doc="Scales each sample to length 1 along the axis (L2 normalisation), e.g. before a cosine similarity. No weights.",
     params=(ParamSpec("axis", "axes", -1, "Axis or axes whose L2 norm becomes 1."),),

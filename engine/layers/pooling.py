@@ -52,6 +52,8 @@ def _pool(kind: str, n: int) -> LayerSpec:
             padding_param(),
         ),
         shape_rule=rule,
+        torch=f"{kind.lower()}_pool",  # max_pool, average_pool
+        export_limits=(lambda p: {"litert": "LiteRT has no 3-D pooling operation; export to ONNX or a SavedModel instead."}) if n == 3 else None,
         keeps_dtype=True,
         label_rule=_pool_label,
         window_rule=_pool_window,
@@ -74,6 +76,7 @@ def _global(kind: str, n: int) -> LayerSpec:
         doc=f"One {what} per channel over the whole {_WHOLE[n]}: a cheap alternative to Flatten.",
         params=(ParamSpec("keepdims", "bool", False, "Keep the spatial axes with size 1."),),
         shape_rule=rule,
+        torch=f"global_{kind.lower()}_pool",  # global_max_pool, global_average_pool
         keeps_dtype=True,
         receptive="undefined",
         receptive_reason="undefined after global pooling: every output sees the whole input",

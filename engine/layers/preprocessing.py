@@ -39,10 +39,16 @@ def _image_warn(layer: str):
     return rule
 
 
+#: Random augmentation does nothing at inference, and tf2onnx cannot convert it.
+_AUGMENTATION_LIMITS = {"onnx": "tf2onnx cannot convert random augmentation (which does nothing at inference); "
+                                "export without the layer, or to LiteRT or a SavedModel."}
+
+
 def _augmentation(layer: str, doc: str, params: tuple[ParamSpec, ...], label=None) -> LayerSpec:  # noqa: ANN001
     return LayerSpec(
         type=layer, family="Preprocessing", doc=doc, params=params, shape_rule=lambda p, inputs: inputs[0].shape,
         warn_rule=_image_warn(layer), warn_code="runtime", receptive="keep", label_rule=label,
+        export_limits=lambda p: _AUGMENTATION_LIMITS, torch="augmentation",
     )
 
 
@@ -73,6 +79,7 @@ def _rescaling_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 
 RESCALING = LayerSpec(
+    torch="rescaling",
     type="Rescaling",
     family="Preprocessing",
     doc="Multiplies and shifts every value: scale=1/255 turns 0..255 pixels into 0..1. No weights.",
@@ -129,6 +136,9 @@ NORMALIZATION = LayerSpec(
     ),
     shape_rule=_normalization_shape,
     count_rule=_normalization_count,
+    torch="normalization",
+    export_limits=lambda p: {"onnx": "tf2onnx loses the layer's mean and variance; export to LiteRT or a SavedModel instead, "
+                                     "or normalise the data before the model."},
     macs_rule=lambda p, inputs, out: (math.prod(d or 1 for d in out), f"one multiply-add per value ({fmt_int(math.prod(d or 1 for d in out))})"),
     receptive="keep",
 )
@@ -166,18 +176,21 @@ RESIZING = LayerSpec(
         ParamSpec("antialias", "bool", False, "Smooth before downscaling.", advanced=True),
     ),
     shape_rule=_sized("Resizing"),
+    torch="resizing",
     receptive="undefined",
     receptive_reason="undefined after Resizing: output pixels interpolate input pixels at a new scale",
     label_rule=_size_label,
 )
 CENTER_CROP = LayerSpec(
     type="CenterCrop", family="Preprocessing", doc="Keeps the central height x width of each image (resizing first if it is smaller).",
-    params=(_HEIGHT, _WIDTH), shape_rule=_sized("CenterCrop"), receptive="keep", label_rule=_size_label,
+    params=(_HEIGHT, _WIDTH), shape_rule=_sized("CenterCrop"), receptive="keep", label_rule=_size_label, torch="center_crop",
 )
 RANDOM_CROP = LayerSpec(
     type="RandomCrop", family="Preprocessing",
     doc="While training, crops a random height x width window (augmentation); at inference a central crop. Smaller images are resized up first.",
     params=(_HEIGHT, _WIDTH, _SEED), shape_rule=_sized("RandomCrop"), receptive="keep", label_rule=_size_label,
+    export_limits=lambda p: {**_AUGMENTATION_LIMITS, "torch": "LayerLab cannot write random cropping in PyTorch; use CenterCrop "
+                                                              "(what RandomCrop does at inference), or export to LiteRT or a SavedModel."},
 )
 
 RANDOM_FLIP = _augmentation(

@@ -26,6 +26,8 @@ def sequence_fix(sources: Sequence[tuple[str, str, Params]]) -> str:
 
 
 _STATES = {"SimpleRNN": ("state",), "LSTM": ("state_h", "state_c"), "GRU": ("state",)}
+#: The PyTorch export's translator of each recurrent layer (the layer's ``torch`` key).
+_TORCH = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
 
 
 def _rnn_shape(layer: str):
@@ -117,6 +119,7 @@ def _rnn(layer: str, doc: str) -> LayerSpec:
     states = _STATES[layer]
     return LayerSpec(
         type=layer,
+        torch=_TORCH[layer],
         family="Recurrent",
         doc=doc,
         params=tuple(params),
@@ -171,6 +174,7 @@ def _bi_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
 
 BIDIRECTIONAL = LayerSpec(
     type="Bidirectional",
+    torch="bidirectional",
     family="Recurrent",
     doc="Runs a recurrent layer forwards and a copy backwards and merges both: twice the weights.",
     params=(
@@ -217,6 +221,7 @@ def _td_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
 
 TIME_DISTRIBUTED = LayerSpec(
     type="TimeDistributed",
+    torch="time_distributed",
     family="Recurrent",
     doc="Applies one layer to every step of a sequence with the same weights, e.g. a Conv2D to every video frame.",
     params=(ParamSpec("layer", "layer", doc="The layer applied at every step.", choices=("*",)),),

@@ -18,6 +18,7 @@ def _flatten_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 FLATTEN = LayerSpec(
     type="Flatten",
+    torch="flatten",
     family="Reshaping",
     doc="Unrolls everything but the batch axis into one vector: (7, 7, 64) -> (3136,). No weights.",
     params=(),
@@ -53,6 +54,7 @@ def _reshape_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 RESHAPE = LayerSpec(
     type="Reshape",
+    torch="reshape",
     family="Reshaping",
     doc="Rearranges the values into a new shape with the same number of values; -1 means 'whatever fits'.",
     params=(ParamSpec("target_shape", "shape", doc="New shape without the batch axis, e.g. [28, 28, 1].", allow_infer=True, minimum=1),),
@@ -76,6 +78,7 @@ def _permute_shape(p: Params, inputs: Sequence[Tensor]) -> Shape:
 
 PERMUTE = LayerSpec(
     type="Permute",
+    torch="permute",
     family="Reshaping",
     doc="Reorders the axes, e.g. dims (2, 1) turns (steps, features) into (features, steps).",
     params=(ParamSpec("dims", "shape", doc="New order of the axes, counted from 1.", minimum=1),),
@@ -114,6 +117,7 @@ def _zero_pad(n: int) -> LayerSpec:
     forms = {1: "n or [before, after].", 2: "n, [rows, cols] or [[top, bottom], [left, right]].", 3: "n, or one [before, after] per axis."}[n]
     return LayerSpec(
         type=name,
+        torch="zero_padding",
         family="Reshaping",
         doc=f"Adds zeros around {_WHAT[n][0].split(' ')[0]} (what padding='same' does inside a convolution).",
         params=(ParamSpec("padding", "pads", ((1, 1),) * n, forms, length=n),),
@@ -142,6 +146,7 @@ def _crop(n: int) -> LayerSpec:
     forms = {1: "n or [start, end].", 2: "n, [rows, cols] or [[top, bottom], [left, right]].", 3: "n, or one [before, after] per axis."}[n]
     return LayerSpec(
         type=name,
+        torch="cropping",
         family="Reshaping",
         doc=f"Cuts the edges off {_WHAT[n][0].split(' ')[0]}.",
         params=(ParamSpec("cropping", "pads", default, forms, length=n),),
@@ -165,6 +170,7 @@ def _upsample(n: int) -> LayerSpec:
         params += (ParamSpec("interpolation", "choice", "nearest", "How new pixels are filled in.", choices=("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")),)
     return LayerSpec(
         type=name,
+        torch="upsampling",
         family="Reshaping",
         doc=f"Repeats values to enlarge {_WHAT[n][0].split(' ')[0]}, e.g. size 2 doubles every axis. No weights.",
         params=params,
