@@ -31,6 +31,7 @@ from engine.classroom.exercise import (
     merge_layer,
 )
 from engine.graph import NetworkGraph
+from engine.layers import CATALOGUE
 from engine.project import atomic_write_text, graph_to_dict
 
 __all__ = ["CRITERION_TYPES", "ExerciseDraft", "preview", "save_draft", "suggest_criterion"]
@@ -107,6 +108,11 @@ def _fresh_id(kind: str, taken: set[str]) -> str:
     return next(f"{base}{i}" for i in range(2, 10_000) if f"{base}{i}" not in taken)
 
 
+def _palette_types(family: str) -> list[str]:
+    """The layer types of a palette family, in the catalogue's order (Input left out)."""
+    return [t for t, spec in CATALOGUE.items() if spec.family == family and spec.max_inputs != 0]
+
+
 def _nice_bound(value: int, up: bool) -> int:
     """A round bound near ``value`` with room (10% above or below), e.g. 61,706 -> 68,000."""
     target = value * 1.1 if up else value * 0.9
@@ -148,11 +154,12 @@ def suggest_criterion(
         entry["value"] = _nice_bound(numbers.flops or 0, True)
     elif kind in ("requires_layer", "forbids_layer"):
         if kind == "requires_layer":
-            layer = types.most_common(1)[0][0] if types else "Dense"
+            layer = types.most_common(1)[0][0] if types else _palette_types("Core")[0]
             entry.update(layer=layer, min=types[layer] or 1)
         else:
-            absent = [t for t in ("MaxPooling2D", "Flatten", "Dense", "Dropout", "AveragePooling2D") if t not in types]
-            entry["layer"] = absent[0] if absent else "SimpleRNN"
+            # A type the reference does not use, from the families a student is most tempted by.
+            absent = [t for family in ("Pooling", "Reshaping", "Core", "Regularization") for t in _palette_types(family) if t not in types]
+            entry["layer"] = absent[0] if absent else _palette_types("Recurrent")[0]
     elif kind == "merge":
         node = merges[0] if merges else None
         entry["layer"] = reference.node(node).type if node else merge_layer("concat")

@@ -20,7 +20,7 @@ from engine.analysis import Analysis, analyse
 from engine.classroom.exercise import _AXES, CriterionResult, Exercise, _axis_word, merge_layer
 from engine.classroom.matching import LayerUse, layer_pattern, layer_uses, matches, mismatch
 from engine.graph import NetworkGraph
-from engine.layers import fmt_int, fmt_shape
+from engine.layers import CATALOGUE, fmt_int, fmt_shape
 from engine.teaching import Teaching, explain
 
 __all__ = ["DesignNumbers", "check_design", "design_numbers", "right_answers", "train_check", "training_verdict"]
@@ -116,9 +116,8 @@ def _number_text(value: float) -> str:
 
 def _pooling_for(rank: int) -> str:
     """The global pooling that turns an output of ``rank`` axes (channels last) into one vector."""
-    return {2: "GlobalAveragePooling1D", 3: "GlobalAveragePooling2D", 4: "GlobalAveragePooling3D"}.get(
-        rank, "GlobalAveragePooling2D"
-    )
+    axes = rank - 1 if 2 <= rank <= 4 else 2
+    return next(t for t, spec in CATALOGUE.items() if spec.global_pool == ("average", axes))
 
 
 @dataclass(frozen=True)
@@ -613,7 +612,7 @@ class _Checker:
                 "{given} is what {layer} would have with one input channel, but it receives {channels}: "
                 "each filter or unit has weights for every channel coming in. Try again."
             ).format(given=shown, layer=name, channels=fmt_int(ins[0][-1]))
-        if spec.type == "Bidirectional" and value * 2 == total:
+        if spec.wrapped_copies == 2 and value * 2 == total:
             return _(
                 "{given} counts one direction of {layer}; "
                 "a Bidirectional layer holds two copies of the layer it wraps. "

@@ -473,6 +473,10 @@ class LayerSpec:
     call_params: tuple[str, ...] = ()
     #: How the layer joins branches, for exercises: ``"sum"`` (a residual: Add, x + y) or ``"concat"``; empty otherwise.
     merge_kind: str = ""
+    #: A wrapper holds this many copies of the wrapped layer's weights (Bidirectional 2, TimeDistributed 1); 0: not a wrapper.
+    wrapped_copies: int = 0
+    #: Global pooling: ``(how, spatial axes)`` (``("average", 2)`` for GlobalAveragePooling2D), what turns a feature map into a vector.
+    global_pool: tuple[str, int] | None = None
     #: Config keys of older Keras versions and the parameter each became (Keras 2's LeakyReLU ``alpha``).
     import_aliases: Mapping[str, str] = field(default_factory=dict)
     #: Takes true/false tensors (masks); other layers refuse them, as Keras does when it builds the model.

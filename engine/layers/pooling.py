@@ -80,6 +80,7 @@ def _global(kind: str, n: int) -> LayerSpec:
         keeps_dtype=True,
         receptive="undefined",
         receptive_reason="undefined after global pooling: every output sees the whole input",
+        global_pool=(what, n),
     )
 
 

@@ -174,6 +174,7 @@ def _bi_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
 
 BIDIRECTIONAL = LayerSpec(
     type="Bidirectional",
+    wrapped_copies=2,
     torch="bidirectional",
     family="Recurrent",
     doc="Runs a recurrent layer forwards and a copy backwards and merges both: twice the weights.",
@@ -221,6 +222,7 @@ def _td_macs(p: Params, inputs: Sequence[Shape], out: Shape) -> tuple[int, str]:
 
 TIME_DISTRIBUTED = LayerSpec(
     type="TimeDistributed",
+    wrapped_copies=1,
     torch="time_distributed",
     family="Recurrent",
     doc="Applies one layer to every step of a sequence with the same weights, e.g. a Conv2D to every video frame.",
