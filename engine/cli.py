@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from gettext import gettext as _
+from engine.i18n import _
 from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
@@ -176,7 +176,7 @@ def _training_config(args: argparse.Namespace, graph):  # noqa: ANN001, ANN202
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gettext import gettext as _
+    from engine.i18n import _
 
     from engine.codegen import generate_code
     from engine.export.keras_model import model_name_from

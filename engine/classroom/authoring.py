@@ -15,7 +15,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from gettext import gettext as _
+from engine.i18n import _
 from pathlib import Path
 from typing import Any
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from gettext import gettext as _
-from gettext import ngettext
+from engine.i18n import _
+from engine.i18n import ngettext
 from typing import Any
 
 import networkx as nx

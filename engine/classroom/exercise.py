@@ -47,8 +47,8 @@ import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from gettext import gettext as _
-from gettext import ngettext
+from engine.i18n import _
+from engine.i18n import ngettext
 from pathlib import Path
 from typing import Any
 

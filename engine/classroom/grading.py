@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.analysis import analyse

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.graph import NetworkGraph

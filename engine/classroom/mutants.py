@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.analysis import analyse

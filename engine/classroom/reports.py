@@ -13,8 +13,8 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from gettext import gettext as _
-from gettext import ngettext
+from engine.i18n import _
+from engine.i18n import ngettext
 from pathlib import Path
 from typing import Any
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from gettext import gettext as _
+from engine.i18n import _
 from pathlib import Path
 from typing import Any
 

@@ -9,8 +9,8 @@ solution: they pass every criterion.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from gettext import gettext as _
-from gettext import ngettext
+from engine.i18n import _
+from engine.i18n import ngettext
 from pathlib import Path
 
 from engine.classroom.checker import check_design

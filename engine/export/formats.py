@@ -21,7 +21,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from gettext import gettext as _
+from engine.i18n import _
 from pathlib import Path
 from typing import Any
 

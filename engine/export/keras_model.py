@@ -11,7 +11,7 @@ TensorFlow is imported only when a model is built.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.codegen import generate_code

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.analysis import analyse

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.codegen import identifier

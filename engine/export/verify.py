@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from gettext import gettext as _
+from engine.i18n import _
 from typing import Any
 
 from engine.graph import NetworkGraph
